@@ -20,7 +20,10 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
+from vizattn import _tf
 from vizattn.errors import VizAttnError
+
+_tf.quiet()  # environment only; TensorFlow itself is imported lazily
 
 try:
     __version__ = version("vizattn")

@@ -38,10 +38,14 @@ def quiet(verbose: bool = False) -> None:
         pass
 
 
-def tf():
+def import_tf():
     """Returns the ``tensorflow`` module, imported quietly."""
     quiet()
     import tensorflow
 
     tensorflow.get_logger().setLevel(logging.ERROR)
     return tensorflow
+
+
+# Short alias: ``from vizattn._tf import tf; tf = tf()``.
+tf = import_tf

@@ -1,0 +1,519 @@
+"""The full Model Garden MoViNet, with causal SimAM and TAdaConv inside every block.
+
+:func:`build_movinet` returns Model Garden's own ``MovinetClassifier`` around a
+backbone built by Model Garden's own ``Movinet`` code (A0 to A5, base or
+stream). vizattn's modules enter through two small subclasses:
+
+* :class:`VizStem` (a ``movinet_layers.Stem``): SimAM after the stem.
+* :class:`VizMovinetBlock` (a ``movinet_layers.MovinetBlock``): SimAM after
+  the projection (where the user put it) or after the depthwise feature
+  convolution; TAdaConv calibration of the feature convolution.
+
+:class:`VizMovinet` lets Model Garden build its network as usual, then wires
+the same sequence of layers again, swapping in the subclasses; endpoint names
+(``stem``, ``block{i}_layer{j}``, ``head``) and state names (``state_...``)
+are Model Garden's. Model Garden's classes are never edited or patched.
+
+>>> model = build_movinet("a0", simam="cumulative", tada="v1")   # doctest: +SKIP
+>>> predict(model, clip).shape                                   # doctest: +SKIP
+(1, 600)
+>>> predict_stream(model, clip).shape     # one prediction per frame # doctest: +SKIP
+(1, 8, 600)
+
+``stream=True`` is the official streaming configuration (causal, (2+1)D
+convolutions, "2plus3d" squeeze-excitation, hard-swish, external states,
+positional encoding for A3 to A5); ``stream=False`` is the base 3D model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import tf_keras
+
+from vizattn._tf import import_tf
+from vizattn.errors import VizAttnError
+from vizattn.layers.simam import MODES, CausalSimAM
+from vizattn.layers.tada import VERSIONS, TAdaRouting
+
+tf = import_tf()
+
+from official.projects.movinet.modeling import (  # noqa: E402
+    movinet,
+    movinet_layers,
+    movinet_model,
+)
+
+__all__ = [
+    "MODEL_IDS",
+    "POSITIONS",
+    "ModelInfo",
+    "VizMovinet",
+    "VizMovinetBlock",
+    "VizStem",
+    "as_clip",
+    "build_movinet",
+    "is_stream",
+    "model_info",
+    "predict",
+    "predict_stream",
+]
+
+log = logging.getLogger("vizattn")
+
+MODEL_IDS = ("a0", "a1", "a2", "a3", "a4", "a5")
+POSITIONS = ("projection", "feature", "stem")
+
+STREAM_CONFIG = {
+    "causal": True,
+    "conv_type": "2plus1d",
+    "se_type": "2plus3d",
+    "activation": "hard_swish",
+    "gating_activation": "hard_sigmoid",
+}
+BASE_CONFIG = {
+    "causal": False,
+    "conv_type": "3d",
+    "se_type": "3d",
+    "activation": "swish",
+    "gating_activation": "sigmoid",
+}
+
+
+def _simam_layer(config: Mapping | None, prefix: str) -> CausalSimAM | None:
+    if not config:
+        return None
+    return CausalSimAM(**dict(config), state_prefix=prefix, name="vizattn_simam")
+
+
+def _tada_layer(config: Mapping | None, prefix: str) -> TAdaRouting | None:
+    if not config:
+        return None
+    return TAdaRouting(**dict(config), state_prefix=prefix, name="vizattn_tada")
+
+
+@tf_keras.utils.register_keras_serializable(package="vizattn")
+class VizStem(movinet_layers.Stem):
+    """Model Garden's ``Stem`` followed by :class:`~vizattn.layers.CausalSimAM`.
+
+    Args:
+      *args: ``movinet_layers.Stem`` arguments.
+      simam: ``CausalSimAM`` keyword arguments (``mode`` etc.).
+      **kwargs: ``movinet_layers.Stem`` keyword arguments.
+    """
+
+    def __init__(self, *args, simam: Mapping | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._vizattn_simam_config = dict(simam or {})
+        self._vizattn_simam = _simam_layer(simam, self._state_prefix)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"simam": self._vizattn_simam_config})
+        return config
+
+    def call(self, inputs, states=None):
+        x, states = super().call(inputs, states=states)
+        if self._vizattn_simam is not None:
+            x, states = self._vizattn_simam(x, states=states)
+        return x, states
+
+
+@tf_keras.utils.register_keras_serializable(package="vizattn")
+class VizMovinetBlock(movinet_layers.MovinetBlock):
+    """Model Garden's ``MovinetBlock`` with SimAM and TAdaConv inserted.
+
+    The block's own layers (expansion, feature, squeeze-excitation, projection,
+    skip, rezero) are Model Garden's, under their usual attribute names, so
+    released checkpoints restore into it; the inserted modules live under
+    ``_vizattn_*`` attributes.
+
+    Order inside the block::
+
+        expansion -> [TAda: x *= alpha_t] -> feature -> [SimAM "feature"]
+        -> squeeze-excitation -> projection -> [SimAM "projection"] -> + skip
+
+    Args:
+      *args: ``movinet_layers.MovinetBlock`` arguments.
+      simam: ``CausalSimAM`` keyword arguments, or ``None``.
+      simam_position: ``"projection"`` or ``"feature"``.
+      tada: ``TAdaRouting`` keyword arguments, or ``None``.
+      **kwargs: ``movinet_layers.MovinetBlock`` keyword arguments.
+    """
+
+    def __init__(
+        self,
+        *args,
+        simam: Mapping | None = None,
+        simam_position: str = "projection",
+        tada: Mapping | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        if simam_position not in ("projection", "feature"):
+            raise ValueError(
+                f"unknown block position {simam_position!r}; use 'projection' or 'feature'."
+            )
+        self._vizattn_simam_config = dict(simam or {})
+        self._vizattn_tada_config = dict(tada or {})
+        self._vizattn_position = simam_position
+        self._vizattn_simam = _simam_layer(simam, self._state_prefix)
+        self._vizattn_tada = _tada_layer(tada, self._state_prefix)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "simam": self._vizattn_simam_config,
+                "simam_position": self._vizattn_position,
+                "tada": self._vizattn_tada_config,
+            }
+        )
+        return config
+
+    def call(self, inputs, states=None):
+        if self._vizattn_simam is None and self._vizattn_tada is None:
+            return super().call(inputs, states=states)
+        states = dict(states) if states is not None else {}
+        b = self._mobile_bottleneck
+        simam = self._vizattn_simam
+        x = b._expansion_layer(inputs)
+        if self._vizattn_tada is not None:
+            alpha, states = self._vizattn_tada(x, states=states)
+            x = x * alpha[:, :, None, None, :]
+        x, states = b._feature_layer(x, states=states)
+        if simam is not None and self._vizattn_position == "feature":
+            x, states = simam(x, states=states)
+        if b._attention_layer is not None:
+            x, states = b._attention_layer(x, states=states)
+        x = b._projection_layer(x)
+        if simam is not None and self._vizattn_position == "projection":
+            x, states = simam(x, states=states)
+        x = b._identity(x)
+        x = b._rezero(x)
+        if b._stochastic_depth is not None:
+            x = b._stochastic_depth(x)
+        skip = b._skip_layer(inputs) if b._skip_layer is not None else inputs
+        return x + skip, states
+
+
+@tf_keras.utils.register_keras_serializable(package="vizattn")
+class VizMovinet(movinet.Movinet):
+    """Model Garden's ``Movinet`` backbone with vizattn modules.
+
+    Args:
+      model_id: ``"a0"`` to ``"a5"``.
+      simam: ``CausalSimAM`` keyword arguments or ``None``.
+      simam_position: ``"projection"``, ``"feature"`` or ``"stem"``.
+      tada: ``TAdaRouting`` keyword arguments or ``None``.
+      **kwargs: ``movinet.Movinet`` keyword arguments.
+    """
+
+    def __init__(
+        self,
+        model_id: str = "a0",
+        simam: Mapping | None = None,
+        simam_position: str = "projection",
+        tada: Mapping | None = None,
+        **kwargs,
+    ):
+        self._vizattn = {
+            "simam": dict(simam or {}),
+            "simam_position": simam_position,
+            "tada": dict(tada or {}),
+        }
+        super().__init__(model_id=model_id, **kwargs)
+
+    def _block_modules(self) -> tuple[dict, dict]:
+        cfg = self._vizattn
+        simam = cfg["simam"] if cfg["simam_position"] != "stem" else {}
+        return dict(simam), dict(cfg["tada"])
+
+    def _build_network(self, input_specs, state_specs=None):
+        # Model Garden builds its own network first; its layer sequence (with
+        # every config and name) is the template for ours.
+        _, template = super()._build_network(input_specs, state_specs=None)
+        template = template[0] if isinstance(template, tuple) else template
+        sequence = [(name, t._keras_history.layer) for name, t in template.items()]
+
+        state_specs = state_specs or {}
+        image = tf_keras.Input(shape=input_specs.shape[1:], name="inputs")
+        states = {
+            name: tf_keras.Input(shape=spec.shape[1:], dtype=spec.dtype, name=name)
+            for name, spec in state_specs.items()
+        }
+        inputs = {**states, "image": image}
+        simam, tada = self._block_modules()
+        endpoints, x = {}, image
+        for name, layer in sequence:
+            if isinstance(layer, movinet_layers.Stem) and self._vizattn["simam_position"] == "stem":
+                layer = VizStem.from_config({**layer.get_config(), "simam": self._vizattn["simam"]})
+            elif isinstance(layer, movinet_layers.MovinetBlock) and (simam or tada):
+                config = layer.get_config()
+                config.update(simam=simam, tada=tada, simam_position=self._vizattn["simam_position"])
+                layer = VizMovinetBlock.from_config(config)
+            x, states = layer(x, states=states)
+            endpoints[name] = x
+        outputs = (endpoints, states) if self._output_states else endpoints
+        return inputs, outputs
+
+    def _get_initial_state_shapes(self, block_specs, input_shape, use_positional_encoding=False):
+        shapes = super()._get_initial_state_shapes(
+            block_specs, input_shape, use_positional_encoding=use_positional_encoding
+        )
+        batch = input_shape[0]
+        cfg = self._vizattn
+        simam, tada = self._block_modules()
+        for block_idx, block in enumerate(block_specs):
+            if isinstance(block, movinet.StemSpec) and cfg["simam_position"] == "stem":
+                layer = _simam_layer(cfg["simam"], "state_stem")
+                shapes.update(layer.state_shapes(batch, block.filters))
+            elif isinstance(block, movinet.MovinetBlockSpec):
+                for layer_idx, expand in enumerate(block.expand_filters):
+                    prefix = f"state_block{block_idx - 1}_layer{layer_idx}"
+                    if simam:
+                        channels = expand if cfg["simam_position"] == "feature" else block.base_filters
+                        shapes.update(_simam_layer(simam, prefix).state_shapes(batch, channels))
+                    if tada:
+                        shapes.update(_tada_layer(tada, prefix).state_shapes(batch, expand))
+        return shapes
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            se_type=self._se_type,
+            gating_activation=self._gating_activation,
+            average_pooling_type=self._average_pooling_type,
+            **self._vizattn,
+        )
+        return config
+
+
+@dataclasses.dataclass
+class ModelInfo:
+    """What :func:`build_movinet` was asked for; kept beside the model."""
+
+    model_id: str
+    stream: bool
+    simam: str | None
+    simam_position: str
+    tada: str | None
+    num_classes: int
+    simam_options: dict
+    tada_options: dict
+    checkpoint: str | None = None
+    restore_summary: Any = None
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["restore_summary"] = None if self.restore_summary is None else str(self.restore_summary)
+        return d
+
+
+_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def model_info(model) -> ModelInfo | None:
+    """The :class:`ModelInfo` of a model made by :func:`build_movinet`, else ``None``."""
+    return _INFO.get(model)
+
+
+def build_movinet(
+    model_id: str = "a0",
+    *,
+    stream: bool = True,
+    simam: str | None = None,
+    simam_position: str = "projection",
+    tada: str | None = None,
+    num_classes: int = 600,
+    checkpoint: str | None = None,
+    simam_options: Mapping | None = None,
+    tada_options: Mapping | None = None,
+):
+    """Builds a full Model Garden MoViNet classifier, optionally with SimAM/TAdaConv.
+
+    Args:
+      model_id: ``"a0"`` to ``"a5"``.
+      stream: the official streaming configuration (causal, external states);
+        ``False`` gives the base 3D model.
+      simam: ``None`` or a :class:`~vizattn.layers.CausalSimAM` mode
+        (``"frame"``, ``"cumulative"``, ``"window"``, ``"clip"``).
+      simam_position: ``"projection"`` (after each block's projection),
+        ``"feature"`` (after the depthwise feature convolution) or ``"stem"``.
+      tada: ``None``, ``"v1"`` or ``"v2"``: TAdaConv on every block's feature
+        convolution.
+      num_classes: classifier outputs (600 for the released Kinetics-600 weights).
+      checkpoint: a Model Garden checkpoint (directory, ``.tar.gz``, prefix),
+        a Keras weight file, a URL, or ``"official"``; see
+        :func:`vizattn.load_checkpoint`.
+      simam_options: extra ``CausalSimAM`` arguments (``e_lambda``,
+        ``window``, ``scales``, ``learnable_lambda``).
+      tada_options: extra ``TAdaRouting`` arguments (``window``, ``heads``, ...).
+
+    Returns:
+      A ``movinet_model.MovinetClassifier``. Stream models are called with
+      ``{"image": clip, **states}`` and return ``(logits, states)``; use
+      :func:`predict` and :func:`predict_stream` rather than calling directly.
+
+    >>> model = build_movinet("a0", simam="frame")   # doctest: +SKIP
+    """
+    model_id = str(model_id).lower()
+    if model_id not in MODEL_IDS:
+        raise VizAttnError(f"unknown model_id {model_id!r}; use one of {', '.join(MODEL_IDS)}.")
+    if simam is not None and simam not in MODES:
+        raise VizAttnError(f"unknown SimAM mode {simam!r}; use one of {', '.join(MODES)} or None.")
+    if simam_position not in POSITIONS:
+        raise VizAttnError(
+            f"unknown simam_position {simam_position!r}; use one of {', '.join(POSITIONS)}."
+        )
+    if tada is not None and tada not in VERSIONS:
+        raise VizAttnError(f"unknown TAda version {tada!r}; use 'v1', 'v2' or None.")
+    simam_cfg = {"mode": simam, **dict(simam_options or {})} if simam else None
+    tada_cfg = {"version": tada, **dict(tada_options or {})} if tada else None
+
+    config = dict(STREAM_CONFIG if stream else BASE_CONFIG)
+    config["use_positional_encoding"] = bool(stream) and model_id in ("a3", "a4", "a5")
+    config["use_external_states"] = bool(stream)
+    if simam_cfg or tada_cfg:
+        backbone = VizMovinet(
+            model_id, simam=simam_cfg, simam_position=simam_position, tada=tada_cfg, **config
+        )
+    else:
+        backbone = movinet.Movinet(model_id, **config)
+    model = movinet_model.MovinetClassifier(
+        backbone, num_classes=num_classes, output_states=bool(stream)
+    )
+    info = ModelInfo(
+        model_id=model_id,
+        stream=bool(stream),
+        simam=simam,
+        simam_position=simam_position,
+        tada=tada,
+        num_classes=num_classes,
+        simam_options=dict(simam_options or {}),
+        tada_options=dict(tada_options or {}),
+    )
+    _INFO[model] = info
+    if checkpoint is not None:
+        from vizattn.checkpoints import load_checkpoint
+
+        info.checkpoint = str(checkpoint)
+        info.restore_summary = load_checkpoint(model, checkpoint, model_id=model_id, stream=stream)
+        log.info("%s", info.restore_summary)
+    return model
+
+
+# -- inference -----------------------------------------------------------------
+
+
+def is_stream(model) -> bool:
+    """Whether ``model`` takes and returns stream states."""
+    backbone = getattr(model, "_backbone", None)
+    return bool(getattr(backbone, "use_external_states", False))
+
+
+def as_clip(clip) -> np.ndarray:
+    """Validates a clip and returns it as float32 ``[batch, time, height, width, 3]`` in [0, 1].
+
+    Accepts uint8 in [0, 255] or float in [0, 1], shaped ``[T, H, W, 3]`` or
+    ``[B, T, H, W, 3]``.
+
+    >>> as_clip(np.zeros((2, 4, 4, 3), np.uint8)).shape
+    (1, 2, 4, 4, 3)
+    """
+    if hasattr(clip, "numpy"):
+        clip = clip.numpy()
+    arr = np.asarray(clip)
+    if arr.ndim == 4:
+        arr = arr[None]
+    if arr.ndim != 5 or arr.shape[-1] != 3 or min(arr.shape) == 0:
+        raise VizAttnError(
+            f"clip has shape {tuple(np.shape(clip))}; expected [T, H, W, 3] or [B, T, H, W, 3] "
+            "with at least one frame."
+        )
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise VizAttnError(
+            f"clip has dtype {arr.dtype}; expected uint8 in [0, 255] or float in [0, 1]."
+        )
+    arr = arr.astype(np.float32)
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -1e-3 or hi > 1.0 + 1e-3:
+        raise VizAttnError(
+            f"float clip has values in [{lo:.3g}, {hi:.3g}]; expected [0, 1] (divide uint8 "
+            "frames by 255)."
+        )
+    return np.clip(arr, 0.0, 1.0)
+
+
+_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled(model) -> dict:
+    """Per-model traced functions, made once and reused (``predict``, ``step``)."""
+    fns = _FUNCTIONS.get(model)
+    if fns is None:
+        if is_stream(model):
+
+            @tf.function(reduce_retracing=True)
+            def run(image, states):
+                return model({**states, "image": image}, training=False)
+
+        else:
+
+            @tf.function(reduce_retracing=True)
+            def run(image, states):
+                return model({"image": image}, training=False), states
+
+        fns = _FUNCTIONS[model] = {"run": run}
+    return fns
+
+
+def init_states(model, shape) -> dict:
+    """Zero stream states for clips shaped ``shape`` (``{}`` for base models)."""
+    if not is_stream(model):
+        return {}
+    return model._backbone.init_states(tf.constant(shape, tf.int32))
+
+
+def predict(model, clip) -> np.ndarray:
+    """Logits of the whole clip at once: ``[batch, classes]``.
+
+    Args:
+      model: a model from :func:`build_movinet`.
+      clip: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]`` or float in [0, 1].
+    """
+    x = as_clip(clip)
+    run = compiled(model)["run"]
+    logits, _ = run(tf.constant(x), init_states(model, x.shape))
+    return logits.numpy()
+
+
+def predict_stream(model, clip, *, chunk: int = 1) -> np.ndarray:
+    """Logits after every step, streaming with states: ``[batch, steps, classes]``.
+
+    Each step feeds ``chunk`` frames (the last one may be shorter), so
+    ``steps = ceil(T / chunk)``; with the default ``chunk=1`` there is one
+    prediction per frame, and the one at step ``t`` uses frames ``<= t`` only.
+    For causal models, the logits after frame ``t`` do not depend on ``chunk``.
+    """
+    if not is_stream(model):
+        raise VizAttnError(
+            "predict_stream needs a stream model; build it with build_movinet(..., stream=True)."
+        )
+    if int(chunk) < 1:
+        raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
+    x = as_clip(clip)
+    run = compiled(model)["run"]
+    states = init_states(model, x.shape)
+    outs = []
+    for start in range(0, x.shape[1], chunk):
+        logits, states = run(tf.constant(x[:, start : start + chunk]), states)
+        outs.append(logits.numpy())
+    return np.stack(outs, axis=1)
