@@ -155,7 +155,7 @@ def _model_size(height: int, width: int, resolution: int) -> tuple[int, int]:
 class _MapMaker:
     """Runs the model chunk by chunk and returns per-frame maps ``{(layer, kind): [T, h, w]}``."""
 
-    def __init__(self, model, layers, kinds, *, stream, size, predictions):
+    def __init__(self, model, layers, kinds, *, stream, size, predictions, chunk=None):
         from vizattn import capture as cap
         from vizattn._tf import import_tf
         from vizattn.models import init_states
@@ -163,6 +163,7 @@ class _MapMaker:
         self.tf = import_tf()
         self.model, self.layers, self.kinds, self.stream = model, layers, kinds, stream
         self.size = size
+        self.chunk = chunk if stream else None
         self.capture_kinds = tuple(k for k in kinds if k != "gradcam")
         self.predictions = predictions
         prefixes = list(layers)
@@ -187,7 +188,16 @@ class _MapMaker:
         return self.tf.clip_by_value(x, 0.0, 1.0)[None]
 
     def __call__(self, frames: list[np.ndarray]):
-        x = self._prepare(frames)
+        n = len(frames)
+        if self.stream and self.chunk and n < self.chunk:
+            # The last, shorter chunk of a stream: pad with copies of its last frame so the
+            # traced function is reused. Causal outputs of the real frames cannot depend on
+            # frames after them, and the padded frames' outputs are dropped below.
+            frames = list(frames) + [frames[-1]] * (self.chunk - n)
+        maps, logits = self._run(self._prepare(frames))
+        return {k: v[:n] for k, v in maps.items()}, logits
+
+    def _run(self, x):
         maps, logits = {}, None
         if self.run is not None:
             if self.states is None or not self.stream:
@@ -372,7 +382,9 @@ def render(
     size = _model_size(info.height, info.width, resolution)
     if predictions and stream:
         chunk = 1  # one prediction per frame, from frames <= t only
-    maker = _MapMaker(model, layers, kinds, stream=stream, size=size, predictions=predictions)
+    maker = _MapMaker(
+        model, layers, kinds, stream=stream, size=size, predictions=predictions, chunk=chunk
+    )
     label_names = _load_labels(labels, num_classes) if predictions else []
     out_fps = fps or float(info.fps or 25)
     rng = {"start": start, "end": end, "max_frames": max_frames}
