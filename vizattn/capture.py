@@ -130,9 +130,7 @@ def _instance_probes(model) -> Iterator[None]:
     wrapped = []
     try:
         for endpoint, layer in endpoints(model).items():
-            _wrap_call(
-                layer, lambda x, out, layer=layer: _probe.emit(layer, "activation", out[0])
-            )
+            _wrap_call(layer, lambda x, out, layer=layer: _probe.emit(layer, "activation", out[0]))
             wrapped.append(layer)
         for layer in _sublayers(model):
             if isinstance(layer, movinet_layers.StreamSqueezeExcitation) and hasattr(
@@ -192,7 +190,9 @@ def _name_filter(names: NameFilter) -> Callable[[str], bool]:
         return names
     prefixes = [names] if isinstance(names, str) else list(names)
     if not all(isinstance(p, str) for p in prefixes):
-        raise VizAttnError(f"names must be a string, a list of strings or a predicate; got {names!r}.")
+        raise VizAttnError(
+            f"names must be a string, a list of strings or a predicate; got {names!r}."
+        )
 
     def match(name: str) -> bool:
         return any(name == p or name.startswith(p) for p in prefixes)
@@ -294,7 +294,11 @@ def capture(
     if unknown:
         raise VizAttnError(
             f"unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}"
-            + (f" or a registered probe kind ({', '.join(sorted(user_kinds))})." if user_kinds else ".")
+            + (
+                f" or a registered probe kind ({', '.join(sorted(user_kinds))})."
+                if user_kinds
+                else "."
+            )
         )
     if reduce not in (None, "mean", "norm", "max"):
         raise VizAttnError(f"unknown reduce {reduce!r}; use 'mean', 'norm', 'max' or None.")
@@ -307,8 +311,10 @@ def capture(
     def wants(name: str) -> bool:
         return _kind_of(name) in kind_set and match(name)
 
-    names_key = names if isinstance(names, str | type(None)) else (
-        tuple(names) if not callable(names) else ("fn", id(names))
+    names_key = (
+        names
+        if isinstance(names, str | type(None))
+        else (tuple(names) if not callable(names) else ("fn", id(names)))
     )
     key = (names_key, kind_set, reduce)
     run, meta = _capture_fn(model, key, wants, reduce)
@@ -326,7 +332,11 @@ def capture(
                 steps.append({k: v.numpy() for k, v in records.items()})
                 if "state" in kind_set:
                     step_states.append(
-                        {k: v.numpy() for k, v in states.items() if match(_state_endpoint(k) + "/state")}
+                        {
+                            k: v.numpy()
+                            for k, v in states.items()
+                            if match(_state_endpoint(k) + "/state")
+                        }
                     )
             arrays = _assemble_stream(steps, meta, time)
             if "state" not in kind_set:
@@ -340,7 +350,12 @@ def capture(
     info = model_info(model)
     metadata = {
         "model": info.as_dict() if info else {},
-        "options": {"names": repr(names), "kinds": sorted(kind_set), "stream": stream, "reduce": reduce},
+        "options": {
+            "names": repr(names),
+            "kinds": sorted(kind_set),
+            "stream": stream,
+            "reduce": reduce,
+        },
         "clip": {"shape": list(x.shape)},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
@@ -424,9 +439,7 @@ class Cache(Mapping):
     def names(self, kind: str | None = None, layer: NameFilter = None) -> list[str]:
         """Hook names held, optionally of one ``kind`` and matching ``layer``."""
         match = _name_filter(layer)
-        return sorted(
-            n for n in self._arrays if (kind is None or _kind_of(n) == kind) and match(n)
-        )
+        return sorted(n for n in self._arrays if (kind is None or _kind_of(n) == kind) and match(n))
 
     def frame_maps(
         self,
@@ -496,9 +509,12 @@ class Cache(Mapping):
         for t, st in enumerate(self.states or []):
             for k, v in st.items():
                 payload[f"s/{t}/{k}"] = v
-        meta = {**self.metadata, "names": sorted(self._arrays),
-                "shapes": {k: list(v.shape) for k, v in self._arrays.items()},
-                "steps": len(self.states or [])}
+        meta = {
+            **self.metadata,
+            "names": sorted(self._arrays),
+            "shapes": {k: list(v.shape) for k, v in self._arrays.items()},
+            "steps": len(self.states or []),
+        }
         payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         directory = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=directory)
@@ -576,5 +592,3 @@ def _short_list(items: list[str], n: int = 8) -> str:
     if len(items) <= n:
         return ", ".join(items) or "none"
     return ", ".join(items[:n]) + f", ... ({len(items)} in all)"
-
-

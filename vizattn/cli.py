@@ -29,18 +29,35 @@ RENDER_KINDS = ("simam", "simam_energy", "simam_input", "activation", "gradcam")
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default="a0", choices=MODEL_IDS, help="MoViNet variant (default a0)")
-    g.add_argument("--checkpoint", help="Model Garden checkpoint (dir, .tar.gz, URL, 'official') "
-                   "or Keras weight file; without it weights are random")
-    g.add_argument("--simam", default="frame", choices=(*SIMAM_MODES, "none"),
-                   help="SimAM mode inserted in every block (default frame; 'none' for plain)")
-    g.add_argument("--simam-position", default="projection",
-                   choices=("projection", "feature", "stem"), help="where SimAM goes")
+    g.add_argument(
+        "--checkpoint",
+        help="Model Garden checkpoint (dir, .tar.gz, URL, 'official') "
+        "or Keras weight file; without it weights are random",
+    )
+    g.add_argument(
+        "--simam",
+        default="frame",
+        choices=(*SIMAM_MODES, "none"),
+        help="SimAM mode inserted in every block (default frame; 'none' for plain)",
+    )
+    g.add_argument(
+        "--simam-position",
+        default="projection",
+        choices=("projection", "feature", "stem"),
+        help="where SimAM goes",
+    )
     g.add_argument("--tada", choices=("v1", "v2"), help="add causal TAdaConv to every block")
     mode = g.add_mutually_exclusive_group()
-    mode.add_argument("--stream", dest="stream", action="store_true", default=True,
-                      help="streaming model, frame by frame with states (default)")
-    mode.add_argument("--clip", dest="stream", action="store_false",
-                      help="base 3D model on clip chunks")
+    mode.add_argument(
+        "--stream",
+        dest="stream",
+        action="store_true",
+        default=True,
+        help="streaming model, frame by frame with states (default)",
+    )
+    mode.add_argument(
+        "--clip", dest="stream", action="store_false", help="base 3D model on clip chunks"
+    )
     g.add_argument("--num-classes", type=int, default=600, help="classifier size (default 600)")
 
 
@@ -60,25 +77,40 @@ def _parser() -> argparse.ArgumentParser:
         "or a folder of PNG frames.",
     )
     r.add_argument("video", help="input video file")
-    r.add_argument("--layer", action="append", default=None,
-                   help="endpoint or block prefix: block3, block3_layer1, stem (repeat or "
-                   "comma-separate for --layout grid; default block3)")
-    r.add_argument("--kind", default="simam",
-                   help=f"map kind, comma-separated for grid: {', '.join(RENDER_KINDS)} "
-                   "(default simam)")
-    r.add_argument("-o", "--output", help="output path (default {stem}_{layer}_{kind}.mp4 "
-                   "next to the input)")
+    r.add_argument(
+        "--layer",
+        action="append",
+        default=None,
+        help="endpoint or block prefix: block3, block3_layer1, stem (repeat or "
+        "comma-separate for --layout grid; default block3)",
+    )
+    r.add_argument(
+        "--kind",
+        default="simam",
+        help=f"map kind, comma-separated for grid: {', '.join(RENDER_KINDS)} (default simam)",
+    )
+    r.add_argument(
+        "-o", "--output", help="output path (default {stem}_{layer}_{kind}.mp4 next to the input)"
+    )
     _add_model_options(r)
-    r.add_argument("--resolution", type=int,
-                   help="model input size (shorter side); default depends on the model")
+    r.add_argument(
+        "--resolution",
+        type=int,
+        help="model input size (shorter side); default depends on the model",
+    )
     look = r.add_argument_group("look")
     look.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity (default 0.5)")
     look.add_argument("--colormap", default="inferno", help="matplotlib colormap name")
-    look.add_argument("--normalize", default="clip", choices=("clip", "frame"),
-                      help="one scale for the whole clip (default) or per frame")
+    look.add_argument(
+        "--normalize",
+        default="clip",
+        choices=("clip", "frame"),
+        help="one scale for the whole clip (default) or per frame",
+    )
     look.add_argument("--layout", default="overlay", choices=("overlay", "side-by-side", "grid"))
-    look.add_argument("--predictions", action="store_true",
-                      help="add a strip with the top predictions over time")
+    look.add_argument(
+        "--predictions", action="store_true", help="add a strip with the top predictions over time"
+    )
     look.add_argument("--labels", help="text file with one class name per line")
     rng = r.add_argument_group("range")
     rng.add_argument("--start", type=float, help="start time in seconds")
@@ -86,8 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     rng.add_argument("--max-frames", type=int, help="at most this many frames")
     rng.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
     r.add_argument("--chunk", type=int, default=16, help="frames per model call (default 16)")
-    r.add_argument("--allow-truncated", action="store_true",
-                   help="render the frames of a truncated or corrupt file instead of failing")
+    r.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="render the frames of a truncated or corrupt file instead of failing",
+    )
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("-v", "--verbose", action="store_true", help="tracebacks and TF logs")
 
@@ -103,8 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("-v", "--verbose", action="store_true")
 
-    sub.add_parser("check-causal", help="measure which input frames each output frame depends on",
-                   add_help=False)
+    sub.add_parser(
+        "check-causal",
+        help="measure which input frames each output frame depends on",
+        add_help=False,
+    )
     return p
 
 
@@ -179,8 +217,10 @@ def _layers(args) -> int:
     clip = np.zeros((1, args.frames, args.resolution, args.resolution, 3), np.uint8)
     cache = capture(model, clip, stream=False)
     width = max(len(n) for n in cache)
-    print(f"# model {args.model} {'stream' if args.stream else 'base'}, "
-          f"clip [1, {args.frames}, {args.resolution}, {args.resolution}, 3]")
+    print(
+        f"# model {args.model} {'stream' if args.stream else 'base'}, "
+        f"clip [1, {args.frames}, {args.resolution}, {args.resolution}, 3]"
+    )
     print(f"{'name':<{width}}  {'kind':<15} shape")
     for name in sorted(cache):
         kind = name.rsplit("/", 1)[-1]

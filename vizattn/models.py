@@ -255,7 +255,9 @@ class VizMovinet(movinet.Movinet):
                 layer = VizStem.from_config({**layer.get_config(), "simam": self._vizattn["simam"]})
             elif isinstance(layer, movinet_layers.MovinetBlock) and (simam or tada):
                 config = layer.get_config()
-                config.update(simam=simam, tada=tada, simam_position=self._vizattn["simam_position"])
+                config.update(
+                    simam=simam, tada=tada, simam_position=self._vizattn["simam_position"]
+                )
                 layer = VizMovinetBlock.from_config(config)
             x, states = layer(x, states=states)
             endpoints[name] = x
@@ -277,7 +279,9 @@ class VizMovinet(movinet.Movinet):
                 for layer_idx, expand in enumerate(block.expand_filters):
                     prefix = f"state_block{block_idx - 1}_layer{layer_idx}"
                     if simam:
-                        channels = expand if cfg["simam_position"] == "feature" else block.base_filters
+                        channels = (
+                            expand if cfg["simam_position"] == "feature" else block.base_filters
+                        )
                         shapes.update(_simam_layer(simam, prefix).state_shapes(batch, channels))
                     if tada:
                         shapes.update(_tada_layer(tada, prefix).state_shapes(batch, expand))

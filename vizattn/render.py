@@ -83,8 +83,10 @@ class Progress:
             frac = min(1.0, self.count / self.total)
             bar = "#" * int(frac * 24)
             eta = (self.total - self.count) / rate if rate > 0 else 0
-            text = (f"\r{self.label} [{bar:<24}] {self.count}/{self.total} frames "
-                    f"{rate:6.1f} frames/s ETA {eta:4.0f}s")
+            text = (
+                f"\r{self.label} [{bar:<24}] {self.count}/{self.total} frames "
+                f"{rate:6.1f} frames/s ETA {eta:4.0f}s"
+            )
         else:
             text = f"\r{self.label} {self.count} frames {rate:6.1f} frames/s"
         self.stream.write(text + end)
@@ -177,8 +179,12 @@ class _MapMaker:
 
         self.run = None
         if wanted:
-            self.run, _ = cap._capture_fn(model, ("render", tuple(prefixes), frozenset(wanted)),
-                                          lambda n: cap._kind_of(n) in wanted and names(n), "mean")
+            self.run, _ = cap._capture_fn(
+                model,
+                ("render", tuple(prefixes), frozenset(wanted)),
+                lambda n: cap._kind_of(n) in wanted and names(n),
+                "mean",
+            )
         self.cap = cap
         self.init_states = init_states
         self.states = None
@@ -208,8 +214,11 @@ class _MapMaker:
                 self.states = states
             for layer in self.layers:
                 for kind in self.capture_kinds:
-                    got = [v.numpy()[0] for n, v in records.items()
-                           if self.cap._kind_of(n) == kind and _in_layer(n, layer)]
+                    got = [
+                        v.numpy()[0]
+                        for n, v in records.items()
+                        if self.cap._kind_of(n) == kind and _in_layer(n, layer)
+                    ]
                     maps[(layer, kind)] = _average_maps(got)
             if self.cap.LOGITS_NAME in records:
                 logits = records[self.cap.LOGITS_NAME].numpy()[0]
@@ -365,10 +374,19 @@ def render(
         from vizattn.models import build_movinet
 
         if checkpoint is None:
-            warn("weights are randomly initialized (maps show untrained features); pass "
-                 "--checkpoint PATH with a Model Garden MoViNet checkpoint for trained ones.")
-        model = build_movinet(model_id, stream=stream, simam=simam, simam_position=simam_position,
-                              tada=tada, num_classes=num_classes, checkpoint=checkpoint)
+            warn(
+                "weights are randomly initialized (maps show untrained features); pass "
+                "--checkpoint PATH with a Model Garden MoViNet checkpoint for trained ones."
+            )
+        model = build_movinet(
+            model_id,
+            stream=stream,
+            simam=simam,
+            simam_position=simam_position,
+            tada=tada,
+            num_classes=num_classes,
+            checkpoint=checkpoint,
+        )
     else:
         from vizattn.models import is_stream, model_info
 
@@ -500,8 +518,9 @@ def render(
             raise VizAttnError(f"no frames could be decoded from {video!r} in the chosen range.")
     if bar is not None:
         bar.close()
-    return RenderResult(output=output, frames=written, seconds=time.perf_counter() - t0,
-                        fps=out_fps, passes=passes)
+    return RenderResult(
+        output=output, frames=written, seconds=time.perf_counter() - t0, fps=out_fps, passes=passes
+    )
 
 
 def reader_count(reader) -> int:
@@ -557,6 +576,7 @@ def render_cli(args) -> int:
         allow_truncated=args.allow_truncated,
         progress=not args.quiet,
     )
-    print(f"wrote {result.output} ({result.frames} frames, "
-          f"{result.frames_per_second:.1f} frames/s)")
+    print(
+        f"wrote {result.output} ({result.frames} frames, {result.frames_per_second:.1f} frames/s)"
+    )
     return 0

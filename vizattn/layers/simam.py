@@ -259,14 +259,21 @@ class CausalSimAM(tf_keras.layers.Layer):
             m2s = tf.concat([b_m2, f_m2], axis=1)
             src = tf.range(k1 + time) - k1  # position relative to the chunk start
             valid = src >= -seen
-            member = (src[None, :] <= t_idx[:, None]) & (src[None, :] > t_idx[:, None] - self.window)
+            member = (src[None, :] <= t_idx[:, None]) & (
+                src[None, :] > t_idx[:, None] - self.window
+            )
             weights = tf.cast(member & valid[None, :], dtype)
             counts = tf.fill([k1 + time], n_f)
             n, mean, m2 = merge_stats(counts, means, m2s, weights)
             new = {names["mean"]: means[:, -k1:], names["m2"]: m2s[:, -k1:]}
         new[names["count"]] = count + time
         states = {**states, **new}
-        return n[None, :, None, None, None], mean[:, :, None, None, :], m2[:, :, None, None, :], states
+        return (
+            n[None, :, None, None, None],
+            mean[:, :, None, None, :],
+            m2[:, :, None, None, :],
+            states,
+        )
 
     def _logit(self, x, states, scale_index):
         """``1 / e*`` for every position of ``x``, and the new states."""

@@ -301,7 +301,11 @@ class TAdaConv2D(tf_keras.layers.Layer):
         cout = cin if self.depthwise else int(self.filters)
         shape = (*self.kernel_size, cin, 1 if self.depthwise else cout)
         self.kernel = self.add_weight(name="kernel", shape=shape, initializer="he_normal")
-        self.bias = self.add_weight(name="bias", shape=(cout,), initializer="zeros") if self.use_bias else None
+        self.bias = (
+            self.add_weight(name="bias", shape=(cout,), initializer="zeros")
+            if self.use_bias
+            else None
+        )
         super().build(input_shape)
 
     def call(self, inputs, states=None):
