@@ -61,7 +61,7 @@ import numpy as np
 from vizattn import _probe
 from vizattn._tf import import_tf
 from vizattn.errors import VizAttnError
-from vizattn.models import as_clip, compiled, init_states, is_stream, model_info
+from vizattn.models import as_clip, init_states, is_stream, model_info
 
 tf = import_tf()
 
@@ -103,7 +103,9 @@ def register_probe(layer_class: type, fn: Callable, *, kind: str | None = None) 
     ...     def call(self, x):
     ...         self.gate = tf.sigmoid(tf.reduce_mean(x, [2, 3], keepdims=True))
     ...         return x * self.gate
-    >>> register_probe(ChannelGate, lambda layer, x, y: {"gate": layer.gate[:, :, 0, 0]})  # doctest: +SKIP
+    >>> def probe(layer, x, y):                                       # doctest: +SKIP
+    ...     return {"gate": layer.gate[:, :, 0, 0]}         # [batch, time, channels]
+    >>> register_probe(ChannelGate, probe)                            # doctest: +SKIP
     >>> capture(model, clip, kinds=["gate"])                          # doctest: +SKIP
     """
     if not isinstance(layer_class, type):
@@ -129,7 +131,7 @@ def _instance_probes(model) -> Iterator[None]:
     """Wraps ``call`` on this model's Model Garden layers; always unwraps."""
     wrapped = []
     try:
-        for endpoint, layer in endpoints(model).items():
+        for layer in endpoints(model).values():
             _wrap_call(layer, lambda x, out, layer=layer: _probe.emit(layer, "activation", out[0]))
             wrapped.append(layer)
         for layer in _sublayers(model):

@@ -58,6 +58,7 @@ __all__ = [
     "VizStem",
     "as_clip",
     "build_movinet",
+    "endpoint_names",
     "is_stream",
     "model_info",
     "predict",
@@ -320,6 +321,23 @@ class ModelInfo:
 
 
 _INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def endpoint_names(model_id: str) -> list[str]:
+    """Model Garden's endpoint names for ``model_id``, without building the model.
+
+    >>> endpoint_names("a0")[:3]
+    ['stem', 'block0_layer0', 'block1_layer0']
+    """
+    names = []
+    for block_idx, block in enumerate(movinet.BLOCK_SPECS[model_id]):
+        if isinstance(block, movinet.StemSpec):
+            names.append("stem")
+        elif isinstance(block, movinet.MovinetBlockSpec):
+            names += [f"block{block_idx - 1}_layer{j}" for j in range(len(block.expand_filters))]
+        elif isinstance(block, movinet.HeadSpec):
+            names.append("head")
+    return names
 
 
 def model_info(model) -> ModelInfo | None:

@@ -247,12 +247,9 @@ def _average_maps(maps: list[np.ndarray]) -> np.ndarray:
     return np.mean([resize_map(m, (h, w)) for m in maps], axis=0).astype(np.float32)
 
 
-def _check_layers(model, layers: Sequence[str]) -> None:
+def _check_layers(names: Sequence[str], layers: Sequence[str]) -> None:
     import difflib
 
-    from vizattn.capture import endpoints
-
-    names = list(endpoints(model))
     for layer in layers:
         if not any(n == layer or n.startswith(layer + "_") for n in names):
             blocks = sorted({n.split("_")[0] for n in names} | set(names))
@@ -262,6 +259,20 @@ def _check_layers(model, layers: Sequence[str]) -> None:
                 f"unknown layer {layer!r}; {hint}run 'vizattn layers' to list them (e.g. stem, "
                 "block3, block3_layer1)."
             )
+
+
+_MODEL_CACHE: dict = {}
+
+
+def _cached_model(**kwargs):
+    """Builds a model once per process for the same options (repeated renders, notebooks)."""
+    from vizattn.models import build_movinet
+
+    key = tuple(sorted(kwargs.items()))
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = build_movinet(**kwargs)
+    return _MODEL_CACHE[key]
 
 
 def _check_kinds(kinds: Sequence[str], simam: str | None) -> None:
@@ -371,15 +382,18 @@ def render(
     vid.check_output_path(output, inputs=[video])
 
     if model is None:
-        from vizattn.models import build_movinet
+        from vizattn.models import MODEL_IDS, endpoint_names
 
+        if model_id not in MODEL_IDS:
+            raise VizAttnError(f"unknown model {model_id!r}; use one of {', '.join(MODEL_IDS)}.")
+        _check_layers(endpoint_names(model_id), layers)
         if checkpoint is None:
             warn(
                 "weights are randomly initialized (maps show untrained features); pass "
                 "--checkpoint PATH with a Model Garden MoViNet checkpoint for trained ones."
             )
-        model = build_movinet(
-            model_id,
+        model = _cached_model(
+            model_id=model_id,
             stream=stream,
             simam=simam,
             simam_position=simam_position,
@@ -395,7 +409,9 @@ def render(
         if mi is not None:
             model_id, num_classes = mi.model_id, mi.num_classes
             _check_kinds(kinds, mi.simam)
-    _check_layers(model, layers)
+    from vizattn.capture import endpoints
+
+    _check_layers(list(endpoints(model)), layers)
     resolution = resolution or DEFAULT_RESOLUTION.get(model_id, 172)
     size = _model_size(info.height, info.width, resolution)
     if predictions and stream:
