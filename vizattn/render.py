@@ -275,15 +275,27 @@ def _cached_model(**kwargs):
     return _MODEL_CACHE[key]
 
 
-def _check_kinds(kinds: Sequence[str], simam: str | None) -> None:
+def _check_kinds(
+    kinds: Sequence[str], simam: str | None, layers: Sequence[str] = (), position: str = ""
+) -> None:
     for kind in kinds:
         if kind not in MAP_KINDS:
             raise VizAttnError(f"unknown kind {kind!r}; use one of {', '.join(MAP_KINDS)}.")
-        if kind.startswith("simam") and simam is None:
+        if not kind.startswith("simam"):
+            continue
+        if simam is None:
             raise VizAttnError(
                 f"kind {kind!r} needs SimAM in the model; pass --simam MODE or use "
                 "--kind activation."
             )
+        for layer in layers:
+            at_stem = layer == "stem"
+            if layer == "head" or at_stem != (position == "stem"):
+                raise VizAttnError(
+                    f"layer {layer!r} has no SimAM (it sits at position {position!r}); use "
+                    f"--kind activation, or --simam-position "
+                    f"{'stem' if at_stem else 'projection'}."
+                )
 
 
 def default_output(video: str, layers: Sequence[str], kinds: Sequence[str]) -> str:
@@ -377,7 +389,7 @@ def render(
     ov.colorize(np.zeros((1, 1), np.float32), colormap)  # validates the colormap name early
     info = vid.probe(video)
     if model is None:
-        _check_kinds(kinds, simam)
+        _check_kinds(kinds, simam, layers, simam_position)
     output = output or default_output(video, layers, kinds)
     vid.check_output_path(output, inputs=[video])
 
@@ -408,7 +420,7 @@ def render(
         mi = model_info(model)
         if mi is not None:
             model_id, num_classes = mi.model_id, mi.num_classes
-            _check_kinds(kinds, mi.simam)
+            _check_kinds(kinds, mi.simam, layers, mi.simam_position)
     from vizattn.capture import endpoints
 
     _check_layers(list(endpoints(model)), layers)

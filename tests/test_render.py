@@ -1,0 +1,362 @@
+"""``vizattn render`` end to end: outputs checked through PyAV, bad input, atomic writes.
+
+Renders use A0 stream with SimAM at a small model resolution (``--resolution 32``)
+on tiny generated videos, so the model is built once (render caches it) and
+traced for few shapes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from vizattn import cli
+from vizattn.video import VideoWriter, probe
+
+SMALL = ["--resolution", "32", "--chunk", "4", "-q"]
+
+
+def _make_video(path, *, frames=6, size=(48, 64), fps=25, times=None, audio=False, rotate=None):
+    """Writes a small H.264 (or per-extension) test video with PyAV directly."""
+    h, w = size
+    rng = np.random.default_rng(0)
+    if audio or rotate is not None or times is not None:
+        with av.open(str(path), "w") as c:
+            s = c.add_stream("libx264", rate=fps)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            if times is not None:
+                s.codec_context.time_base = Fraction(1, 1000)
+                s.time_base = Fraction(1, 1000)
+            if rotate is not None:
+                s.set_display_rotation(rotate)
+            a = c.add_stream("aac", rate=16000) if audio else None
+            for i in range(frames):
+                img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+                f = av.VideoFrame.from_ndarray(img, format="rgb24")
+                if times is not None:
+                    f.pts = int(times[i] * 1000)
+                    f.time_base = Fraction(1, 1000)
+                for p in s.encode(f):
+                    c.mux(p)
+                if a is not None:
+                    af = av.AudioFrame.from_ndarray(
+                        np.zeros((1, 640), np.float32), format="fltp", layout="mono"
+                    )
+                    af.sample_rate = 16000
+                    af.pts = i * 640
+                    for p in a.encode(af):
+                        c.mux(p)
+            for p in s.encode():
+                c.mux(p)
+            if a is not None:
+                for p in a.encode():
+                    c.mux(p)
+        return path
+    with VideoWriter(path, fps=fps) as wr:
+        for _ in range(frames):
+            wr.write(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    return path
+
+
+def _read(path):
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        frames = [f for f in c.decode(s)]
+        return {
+            "codec": s.codec_context.name,
+            "pix_fmt": s.codec_context.pix_fmt,
+            "rate": s.average_rate,
+            "count": len(frames),
+            "size": (frames[0].height, frames[0].width),
+            "times": [float(f.time) for f in frames],
+        }
+
+
+def _run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return _make_video(tmp_path_factory.mktemp("in") / "clip.mp4", frames=6, size=(48, 64))
+
+
+def test_render_mp4_matches_input(video, capsys):
+    """Frame count, size, frame rate, codec and pixel format of the default output."""
+    code, out, err = _run(["render", str(video), "--layer", "block3", *SMALL], capsys)
+    assert code == 0, err
+    output = video.parent / "clip_block3_simam.mp4"
+    assert output.exists() and f"wrote {output}" in out
+    assert "randomly initialized" in err  # the random-weights notice, one line
+    got, src = _read(output), _read(video)
+    assert got["codec"] == "h264" and got["pix_fmt"] == "yuv420p"
+    assert got["count"] == src["count"] == 6
+    assert got["size"] == src["size"]
+    assert got["rate"] == src["rate"] == 25
+    # The heatmap really is overlaid: the output differs from the input frames.
+    with av.open(str(output)) as a, av.open(str(video)) as b:
+        fa = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+        fb = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    assert np.abs(fa - fb).mean() > 5
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".gif", ""])
+def test_render_other_formats(video, tmp_path, capsys, suffix):
+    out = tmp_path / f"out{suffix}"
+    code, _, err = _run(
+        ["render", str(video), "--layer", "block3", "-o", str(out), "--normalize", "frame", *SMALL],
+        capsys,
+    )
+    assert code == 0, err
+    if suffix == "":
+        pngs = sorted(p.name for p in out.iterdir())
+        assert len(pngs) == 6 and all(p.endswith(".png") for p in pngs)
+    else:
+        got = _read(out)
+        assert got["count"] == 6
+        assert got["codec"] == {".webm": "vp9", ".gif": "gif"}[suffix]
+
+
+def test_render_odd_size_rotation_audio(tmp_path, capsys):
+    """Odd sizes are rounded for H.264, rotation is honored, an audio track is fine."""
+    src = _make_video(tmp_path / "rot.mp4", frames=5, size=(40, 64), audio=True, rotate=90)
+    info = probe(src)
+    assert (info.height, info.width) == (64, 40)  # upright after rotation
+    out = tmp_path / "rot_out.mp4"
+    code, _, err = _run(["render", str(src), "--layer", "block2", "-o", str(out), *SMALL], capsys)
+    assert code == 0, err
+    got = _read(out)
+    assert got["size"] == (64, 40) and got["count"] == 5
+
+    odd = _make_video(tmp_path / "odd.webm", frames=4, size=(45, 63))
+    out2 = tmp_path / "odd_out.mp4"
+    code, _, err = _run(
+        ["render", str(odd), "--layer", "stem", "--kind", "activation", "-o", str(out2), *SMALL],
+        capsys,
+    )
+    assert code == 0, err
+    got = _read(out2)
+    assert got["size"] == (46, 64) and got["count"] == 4  # padded to even for yuv420p
+
+
+def test_render_variable_frame_rate_keeps_timing(tmp_path, capsys):
+    times = [0.0, 0.04, 0.10, 0.12, 0.30, 0.34]
+    src = _make_video(tmp_path / "vfr.mp4", frames=6, times=times)
+    out = tmp_path / "vfr_out.mp4"
+    code, _, err = _run(["render", str(src), "--layer", "block3", "-o", str(out), *SMALL], capsys)
+    assert code == 0, err
+    got, ref = _read(out), _read(src)
+    assert got["count"] == 6
+    np.testing.assert_allclose(got["times"], ref["times"], atol=0.011)
+
+
+def test_render_range_and_grid_and_predictions(video, tmp_path, capsys):
+    out = tmp_path / "grid.mp4"
+    argv = [
+        "render",
+        str(video),
+        "--layer",
+        "block2,block3",
+        "--kind",
+        "simam,activation",
+        "--layout",
+        "grid",
+        "--predictions",
+        "--max-frames",
+        "4",
+        "-o",
+        str(out),
+        *SMALL,
+    ]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    got = _read(out)
+    assert got["count"] == 4
+    h, w = got["size"]
+    assert h > 48 and w > 64  # a grid of tiles plus the prediction strip
+
+
+# -- bad input --------------------------------------------------------------------
+
+
+def _assert_clean_failure(code, err, directory, before):
+    assert code == 2
+    lines = [line for line in err.strip().splitlines() if "randomly initialized" not in line]
+    assert len(lines) == 1 and lines[0].startswith("vizattn: error: "), err
+    assert "Traceback" not in err
+    assert sorted(os.listdir(directory)) == before, "partial or temporary output left behind"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "not_video",
+        "empty",
+        "unknown_layer",
+        "unknown_kind",
+        "output_is_input",
+        "unwritable",
+        "bad_colormap",
+        "no_simam_at_layer",
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, capsys, case, video):
+    work = tmp_path / "w"
+    work.mkdir()
+    src = work / "in.mp4"
+    src.write_bytes(video.read_bytes())
+    args = ["render", str(src), "--layer", "block3", *SMALL]
+    if case == "missing":
+        args[1] = str(work / "nope.mp4")
+    elif case == "not_video":
+        (work / "notes.mp4").write_text("hello, not a video\n")
+        args[1] = str(work / "notes.mp4")
+    elif case == "empty":
+        (work / "empty.mp4").write_bytes(b"")
+        args[1] = str(work / "empty.mp4")
+    elif case == "unknown_layer":
+        args[3] = "blok3"
+    elif case == "unknown_kind":
+        args += ["--kind", "attention"]
+    elif case == "output_is_input":
+        args += ["-o", str(src)]
+    elif case == "unwritable":
+        args += ["-o", str(work / "no" / "such" / "dir" / "out.mp4")]
+    elif case == "bad_colormap":
+        args += ["--colormap", "not-a-map"]
+    elif case == "no_simam_at_layer":
+        args[3] = "stem"  # SimAM sits after the projections by default, not after the stem
+    before = sorted(os.listdir(work))
+    data = src.read_bytes()
+    code, _, err = _run(args, capsys)
+    _assert_clean_failure(code, err, work, before)
+    assert src.read_bytes() == data  # the input is never modified
+    if case == "unknown_layer":
+        assert "block3" in err  # suggests the closest names
+
+
+def test_truncated_file_fails_cleanly_or_renders_with_flag(tmp_path, capsys):
+    src = _make_video(tmp_path / "long.mp4", frames=40, size=(48, 64))
+    data = src.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    before = sorted(os.listdir(tmp_path))
+    code, _, err = _run(["render", str(cut), "--layer", "block3", *SMALL], capsys)
+    if "cannot" in err or "not a video" in err:  # container index lost: clean refusal
+        _assert_clean_failure(code, err, tmp_path, before)
+        return
+    _assert_clean_failure(code, err, tmp_path, before)
+    assert "--allow-truncated" in err
+    out = tmp_path / "cut_out.mp4"
+    code, _, err = _run(
+        ["render", str(cut), "--layer", "block3", "--allow-truncated", "-o", str(out), *SMALL],
+        capsys,
+    )
+    assert code == 0, err
+    assert "truncated" in err
+    assert 0 < _read(out)["count"] < 40
+
+
+def test_failure_midway_leaves_no_partial_output(video, tmp_path, monkeypatch, capsys):
+    """An error (or Ctrl-C) during encoding leaves neither the output nor a temp file."""
+    from vizattn import render as render_mod
+
+    calls = {"n": 0}
+    original = render_mod._MapMaker.__call__
+
+    def flaky(self, frames):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, frames)
+
+    monkeypatch.setattr(render_mod._MapMaker, "__call__", flaky)
+    out_dir = tmp_path / "o"
+    out_dir.mkdir()
+    out = out_dir / "x.mp4"
+    code = cli.main(
+        [
+            "render",
+            str(video),
+            "--layer",
+            "block3",
+            "-o",
+            str(out),
+            "--normalize",
+            "frame",
+            "--resolution",
+            "32",
+            "--chunk",
+            "2",
+            "-q",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted" in err
+    assert os.listdir(out_dir) == []
+
+
+def test_existing_output_survives_a_failed_render(video, tmp_path, capsys):
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"precious")
+    code, _, err = _run(["render", str(video), "--layer", "blok3", "-o", str(out), *SMALL], capsys)
+    assert code == 2
+    assert out.read_bytes() == b"precious"
+
+
+# -- CLI hygiene -----------------------------------------------------------------
+
+
+def test_help_does_not_import_tensorflow():
+    """``--help`` stays fast because nothing heavy is imported (checked, not timed)."""
+    code = (
+        "import sys; from vizattn import cli\n"
+        "for argv in (['--help'], ['render', '--help']):\n"
+        "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+        "bad = [m for m in ('tensorflow', 'tf_keras', 'av', 'matplotlib') if m in sys.modules]\n"
+        "print('HEAVY', bad)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in res.stdout
+    assert "render" in res.stdout and "--layer" in res.stdout
+
+
+def test_real_cli_error_has_no_traceback(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "vizattn.cli", "render", str(tmp_path / "missing.mp4")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert "missing.mp4" in res.stderr
+    res_v = subprocess.run(
+        [sys.executable, "-m", "vizattn.cli", "render", str(tmp_path / "missing.mp4"), "-v"],
+        capture_output=True,
+        text=True,
+    )
+    assert res_v.returncode == 2 and "Traceback" in res_v.stderr
+
+
+def test_layers_command_lists_hooks(capsys):
+    code, out, err = _run(["layers", "--resolution", "32", "--frames", "2"], capsys)
+    assert code == 0, err
+    assert "block3_layer1/simam" in out and "block0_layer0/se" in out
+    assert "classifier_head/logits" in out
+
+
+def test_demo_command(tmp_path, capsys):
+    code, out, _ = _run(["demo", "--out", str(tmp_path), "--seconds", "1"], capsys)
+    assert code == 0
+    info = probe(tmp_path / "demo.mp4")
+    masks = np.load(tmp_path / "demo_masks.npz")["masks"]
+    assert info.frame_count == masks.shape[0] == 25
