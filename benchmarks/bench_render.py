@@ -64,8 +64,15 @@ def main(argv=None) -> int:
 
     # Warm-up: trace the capture function once (the render's build+trace is excluded too).
     def model_only() -> tuple[float, list]:
-        maker = _MapMaker(model, ["block3"], ["simam"], stream=True, size=size,
-                          predictions=False, chunk=args.chunk)
+        maker = _MapMaker(
+            model,
+            ["block3"],
+            ["simam"],
+            stream=True,
+            size=size,
+            predictions=False,
+            chunk=args.chunk,
+        )
         t0 = time.perf_counter()
         maps = []
         for i in range(0, n, args.chunk):
@@ -94,23 +101,36 @@ def main(argv=None) -> int:
     for normalize in ("clip", "frame"):
         out = os.path.join(tmp, f"render_{normalize}.mp4")
         t0 = time.perf_counter()
-        render(src, layer="block3", model=model, output=out, normalize=normalize,
-               chunk=args.chunk, progress=False, on_warning=lambda m: None)
+        render(
+            src,
+            layer="block3",
+            model=model,
+            output=out,
+            normalize=normalize,
+            chunk=args.chunk,
+            progress=False,
+            on_warning=lambda m: None,
+        )
         results[normalize] = time.perf_counter() - t0
 
     budget = t_model + t_encode
     print(f"\nframes: {n}")
     print(f"{'stage':<28}{'seconds':>9}{'frames/s':>10}")
-    for label, t in [("decode-only", t_decode), ("model-only", t_model),
-                     ("encode-only (overlay+H.264)", t_encode),
-                     ("model + encode", budget)]:
+    for label, t in [
+        ("decode-only", t_decode),
+        ("model-only", t_model),
+        ("encode-only (overlay+H.264)", t_encode),
+        ("model + encode", budget),
+    ]:
         print(f"{label:<28}{t:9.2f}{n / t:10.1f}")
     for normalize, t in results.items():
         ratio = t / budget
         fps = n / t
         verdict = "PASS" if ratio <= 1.0 and fps >= 50 else "MISS"
-        print(f"{'render normalize=' + normalize:<28}{t:9.2f}{fps:10.1f}"
-              f"   ratio {ratio:.2f}x of model+encode  [{verdict}: <= 1.0x and >= 50 frames/s]")
+        print(
+            f"{'render normalize=' + normalize:<28}{t:9.2f}{fps:10.1f}"
+            f"   ratio {ratio:.2f}x of model+encode  [{verdict}: <= 1.0x and >= 50 frames/s]"
+        )
     return 0
 
 

@@ -466,7 +466,7 @@ def as_clip(clip) -> np.ndarray:
         )
     arr = arr.astype(np.float32)
     lo, hi = float(arr.min()), float(arr.max())
-    if lo < -1e-3 or hi > 1.0 + 1e-3:
+    if not (lo >= -1e-3 and hi <= 1.0 + 1e-3):
         raise VizAttnError(
             f"float clip has values in [{lo:.3g}, {hi:.3g}]; expected [0, 1] (divide uint8 "
             "frames by 255)."

@@ -57,7 +57,7 @@ def randomize(model, *, seed: int = 0, scale: float = 0.5) -> None:
     def fill(var, values):
         var.assign(np.asarray(values, dtype=var.dtype.as_numpy_dtype).reshape(var.shape))
 
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in model._flatten_layers(include_self=True, recursive=True):
         if isinstance(layer, nn_layers.Scale):
             for v in layer.weights:
                 fill(v, rng.uniform(0.5, 1.5, size=v.shape))

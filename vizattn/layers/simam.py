@@ -207,7 +207,7 @@ class CausalSimAM(tf_keras.layers.Layer):
     # -- statistics --------------------------------------------------------
     def _lambda(self, dtype):
         if self.learnable_lambda:
-            return tf.cast(tf.exp(self.log_lambda), dtype)
+            return tf.cast(tf.exp(self.log_lambda) + 1e-12, dtype)
         return tf.constant(self.e_lambda, dtype)
 
     def _stats(self, x, states, scale_index):

@@ -1,0 +1,72 @@
+"""Shared fixtures: a session-wide cache of MoViNet-A0 models and one small clip.
+
+Building an A0 MoViNet takes 10-20 s and its first prediction traces for another
+~10 s, so models are built once per session and shared. Every cached model goes
+through :func:`vizattn.testing.randomize`: at init every block's rezero scale is 0,
+so a block's inner modules (SimAM, TAdaConv) would not affect the output and a
+causality or streaming test could not fail.
+
+Tests must not modify the weights of a cached model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+#: Model under test: MoViNet-A0 with a small classifier head.
+MODEL_ID = "a0"
+NUM_CLASSES = 10
+#: Clip size used by the model tests: 8 frames of 64x64 (A0 runs these quickly).
+FRAMES = 8
+SIZE = 64
+
+
+@pytest.fixture(scope="session")
+def movinet():
+    """``get(model_id="a0", **build_kwargs)``: a memoized, randomized, traced
+    ``build_movinet(model_id, num_classes=10, **build_kwargs)``.
+
+    >>> model = movinet(simam="window", tada="v2")   # built once per session
+    """
+    from vizattn import models, testing
+
+    cache: dict[tuple, object] = {}
+
+    def get(model_id: str = MODEL_ID, **kwargs):
+        key = (model_id, *sorted((k, repr(v)) for k, v in kwargs.items()))
+        if key not in cache:
+            model = models.build_movinet(model_id, num_classes=NUM_CLASSES, **kwargs)
+            testing.randomize(model, seed=0)
+            _trace_once(model)
+            cache[key] = model
+        return cache[key]
+
+    return get
+
+
+def _trace_once(model) -> None:
+    """Traces ``vizattn.models.compiled(model)["run"]`` once, for any clip shape.
+
+    ``run`` uses ``reduce_retracing``: the first call (8 frames) would trace for
+    the exact shape and the first streaming call (1 frame) would trace again with
+    relaxed shapes. Tracing the relaxed signature up front saves one ~10 s trace
+    per model; calls of every shape dispatch to it.
+    """
+    from vizattn import models
+
+    tf = models.tf
+    states = models.init_states(model, (1, FRAMES, SIZE, SIZE, 3))
+    state_specs = {k: tf.TensorSpec([None] * v.shape.rank, v.dtype) for k, v in states.items()}
+    image = tf.TensorSpec([None, None, None, None, 3], tf.float32)
+    models.compiled(model)["run"].get_concrete_function(image, state_specs)
+
+
+@pytest.fixture(scope="session")
+def clip() -> np.ndarray:
+    """A uint8 clip ``[1, 8, 64, 64, 3]`` of moving blobs over noise (read-only)."""
+    from vizattn import testing
+
+    arr = testing.synthetic_clip(frames=FRAMES, size=SIZE)
+    arr.setflags(write=False)
+    return arr
