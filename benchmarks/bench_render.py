@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     overlayer = ov.Overlayer(alpha=0.5, colormap="inferno")
     with vid.VideoWriter(os.path.join(tmp, "encode.mp4"), fps=25) as writer:
-        for f, m in zip(frames, heat):
+        for f, m in zip(frames, heat, strict=True):
             writer.write(overlayer(f, m))
     t_encode = time.perf_counter() - t0
 
