@@ -85,17 +85,20 @@ NameFilter = str | Sequence[str] | Callable[[str], bool] | None
 
 # -- probes ----------------------------------------------------------------------
 
-_USER_PROBES: list[tuple[type, Callable, str]] = []
+_USER_PROBES: list[tuple[type, Callable, tuple[str, ...]]] = []
 
 
-def register_probe(layer_class: type, fn: Callable, *, kind: str | None = None) -> None:
+def register_probe(
+    layer_class: type, fn: Callable, *, kind: str | Sequence[str] | None = None
+) -> None:
     """Makes instances of ``layer_class`` capturable.
 
     ``fn(layer, inputs, outputs)`` runs (at trace time) each time such a layer
     is called inside :func:`capture`, and returns a tensor or a dict
     ``{kind: tensor}``. ``inputs`` is the layer's first argument; ``outputs``
-    what ``call`` returned. A bare tensor is stored under ``kind`` (default:
-    the class name in lower case).
+    what ``call`` returned. ``kind`` names the kinds ``fn`` returns (a string
+    or a list; default: the class name in lower case); a bare tensor is stored
+    under the first.
 
     Example, the user's CBAM-style channel gate:
 
@@ -110,9 +113,11 @@ def register_probe(layer_class: type, fn: Callable, *, kind: str | None = None) 
     """
     if not isinstance(layer_class, type):
         raise VizAttnError(f"register_probe needs a layer class, got {layer_class!r}.")
-    kind = kind or layer_class.__name__.lower()
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind or (layer_class.__name__.lower(),))
+    if not kinds or not all(isinstance(k, str) and k for k in kinds):
+        raise VizAttnError(f"kind must be a name or a list of names, got {kind!r}.")
     _USER_PROBES[:] = [p for p in _USER_PROBES if p[0] is not layer_class]
-    _USER_PROBES.append((layer_class, fn, kind))
+    _USER_PROBES.append((layer_class, fn, kinds))
 
 
 def _wrap_call(layer, after: Callable) -> None:
@@ -141,12 +146,12 @@ def _instance_probes(model) -> Iterator[None]:
                 gate = layer._se_expand
                 _wrap_call(gate, lambda x, out, se=layer: _probe.emit(se, "se", out))
                 wrapped.append(gate)
-            for cls, fn, kind in _USER_PROBES:
+            for cls, fn, kinds in _USER_PROBES:
                 if isinstance(layer, cls):
 
-                    def after(x, out, layer=layer, fn=fn, kind=kind):
+                    def after(x, out, layer=layer, fn=fn, kinds=kinds):
                         got = fn(layer, x, out)
-                        items = got.items() if isinstance(got, Mapping) else [(kind, got)]
+                        items = got.items() if isinstance(got, Mapping) else [(kinds[0], got)]
                         for k, v in items:
                             _probe.emit(layer, k, v)
 
@@ -226,12 +231,14 @@ def _capture_fn(model, key, wants, reduce):
     owners = _owners(model)
     meta: dict[str, dict] = {}
     stream = is_stream(model)
+    model_ref = weakref.ref(model)  # the cache must not keep the model alive
 
     @tf.function(reduce_retracing=True)
     def run(image, states):
         rec = _probe.Recorder(
             owners, wants, transform=lambda name, kind, v: _reduce(kind, v, reduce)
         )
+        model = model_ref()
         with _probe.recording(rec):
             if stream:
                 logits, new_states = model({**states, "image": image}, training=False)
@@ -290,8 +297,10 @@ def capture(
     Returns:
       A :class:`Cache`.
     """
-    kinds = tuple(KINDS if kinds is None else ([kinds] if isinstance(kinds, str) else kinds))
-    user_kinds = {k for _, _, k in _USER_PROBES}
+    user_kinds = {k for _, _, ks in _USER_PROBES for k in ks}
+    if kinds is None:
+        kinds = (*KINDS, *sorted(user_kinds))
+    kinds = tuple([kinds] if isinstance(kinds, str) else kinds)
     unknown = [k for k in kinds if k not in KINDS and k not in user_kinds]
     if unknown:
         raise VizAttnError(

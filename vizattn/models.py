@@ -481,17 +481,18 @@ def compiled(model) -> dict:
     """Per-model traced functions, made once and reused (``predict``, ``step``)."""
     fns = _FUNCTIONS.get(model)
     if fns is None:
+        ref = weakref.ref(model)  # the cache must not keep the model alive
         if is_stream(model):
 
             @tf.function(reduce_retracing=True)
             def run(image, states):
-                return model({**states, "image": image}, training=False)
+                return ref()({**states, "image": image}, training=False)
 
         else:
 
             @tf.function(reduce_retracing=True)
             def run(image, states):
-                return model({"image": image}, training=False), states
+                return ref()({"image": image}, training=False), states
 
         fns = _FUNCTIONS[model] = {"run": run}
     return fns
