@@ -360,3 +360,23 @@ def test_demo_command(tmp_path, capsys):
     info = probe(tmp_path / "demo.mp4")
     masks = np.load(tmp_path / "demo_masks.npz")["masks"]
     assert info.frame_count == masks.shape[0] == 25
+
+
+def test_render_after_using_the_capture_function(video, tmp_path):
+    """``vizattn.capture`` (the function) shadows the module name on the package;
+    render must still find the module."""
+    import vizattn
+    from vizattn.render import render
+
+    assert callable(vizattn.capture)
+    out = tmp_path / "after.mp4"
+    result = render(
+        str(video),
+        layer="block3",
+        output=str(out),
+        resolution=32,
+        chunk=4,
+        progress=False,
+        on_warning=lambda m: None,
+    )
+    assert result.frames == 6 and out.exists()

@@ -603,3 +603,14 @@ def _short_list(items: list[str], n: int = 8) -> str:
     if len(items) <= n:
         return ", ".join(items) or "none"
     return ", ".join(items[:n]) + f", ... ({len(items)} in all)"
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Lets ``vizattn.capture(...)`` call the function even after the module of the same
+    name has been imported (Python then binds the package attribute to the module)."""
+
+    def __call__(self, *args, **kwargs):
+        return capture(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -312,3 +312,14 @@ def gradcam(
     w = max(m.shape[3] for m in per_layer)
     maps = np.mean([_resize_bthw(m, h, w) for m in per_layer], axis=0)
     return _normalize(maps, normalize)
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Lets ``vizattn.gradcam(...)`` call the function even after the module of the same
+    name has been imported (Python then binds the package attribute to the module)."""
+
+    def __call__(self, *args, **kwargs):
+        return gradcam(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

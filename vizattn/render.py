@@ -158,7 +158,10 @@ class _MapMaker:
     """Runs the model chunk by chunk and returns per-frame maps ``{(layer, kind): [T, h, w]}``."""
 
     def __init__(self, model, layers, kinds, *, stream, size, predictions, chunk=None):
-        from vizattn import capture as cap
+        import importlib
+
+        # The module, not the ``vizattn.capture`` function re-exported under the same name.
+        cap = importlib.import_module("vizattn.capture")
         from vizattn._tf import import_tf
         from vizattn.models import init_states
 
@@ -608,3 +611,14 @@ def render_cli(args) -> int:
         f"wrote {result.output} ({result.frames} frames, {result.frames_per_second:.1f} frames/s)"
     )
     return 0
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Lets ``vizattn.render(...)`` call the function even after the module of the same
+    name has been imported (Python then binds the package attribute to the module)."""
+
+    def __call__(self, *args, **kwargs):
+        return render(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
