@@ -195,6 +195,7 @@ def test_bad_input():
 
 @pytest.fixture(scope="module")
 def stream_model():
+    tf_keras.utils.set_random_seed(0)  # the same weights every run
     model = build_movinet("a0", stream=True, simam="cumulative", tada="v2", num_classes=10)
     randomize(model)
     return model
@@ -202,6 +203,7 @@ def stream_model():
 
 @pytest.fixture(scope="module")
 def base_model():
+    tf_keras.utils.set_random_seed(0)
     model = build_movinet("a0", stream=False, num_classes=10)
     randomize(model)
     return model

@@ -108,7 +108,7 @@ def register_probe(
     ...         return x * self.gate
     >>> def probe(layer, x, y):                                       # doctest: +SKIP
     ...     return {"gate": layer.gate[:, :, 0, 0]}         # [batch, time, channels]
-    >>> register_probe(ChannelGate, probe)                            # doctest: +SKIP
+    >>> register_probe(ChannelGate, probe, kind="gate")               # doctest: +SKIP
     >>> capture(model, clip, kinds=["gate"])                          # doctest: +SKIP
     """
     if not isinstance(layer_class, type):
@@ -116,6 +116,12 @@ def register_probe(
     kinds = (kind,) if isinstance(kind, str) else tuple(kind or (layer_class.__name__.lower(),))
     if not kinds or not all(isinstance(k, str) and k for k in kinds):
         raise VizAttnError(f"kind must be a name or a list of names, got {kind!r}.")
+    for k in kinds:
+        if k[-1].isdigit():
+            raise VizAttnError(
+                f"kind {k!r} must not end in a digit (capture numbers repeated hooks); "
+                "use e.g. 'cbam_b'."
+            )
     _USER_PROBES[:] = [p for p in _USER_PROBES if p[0] is not layer_class]
     _USER_PROBES.append((layer_class, fn, kinds))
 
