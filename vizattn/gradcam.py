@@ -241,14 +241,6 @@ def _num_classes(model) -> int | None:
     return int(n) if n is not None else None
 
 
-def _resize_bthw(m: np.ndarray, h: int, w: int) -> np.ndarray:
-    if m.shape[2:] == (h, w):
-        return m
-    b, t = m.shape[:2]
-    flat = tf.image.resize(m.reshape(b * t, *m.shape[2:], 1), (h, w), method="bilinear")
-    return flat.numpy().reshape(b, t, h, w)
-
-
 def _normalize(maps: np.ndarray, how: str | None) -> np.ndarray:
     if how is None:
         return maps.astype(np.float32)
@@ -310,6 +302,8 @@ def gradcam(
         per_layer = [np.concatenate([s[i] for s in steps], axis=1) for i in range(len(names))]
     h = max(m.shape[2] for m in per_layer)
     w = max(m.shape[3] for m in per_layer)
+    from vizattn.capture import _resize_bthw  # one resize for cache maps and Grad-CAM
+
     maps = np.mean([_resize_bthw(m, h, w) for m in per_layer], axis=0)
     return _normalize(maps, normalize)
 
