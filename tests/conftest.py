@@ -24,7 +24,7 @@ SIZE = 64
 
 @pytest.fixture(scope="session")
 def movinet():
-    """``get(model_id="a0", **build_kwargs)``: a memoized, randomized, traced
+    """``get(model_id="a0", **build_kwargs)``: a memoized, randomized
     ``build_movinet(model_id, num_classes=10, **build_kwargs)``.
 
     >>> model = movinet(simam="window", tada="v2")   # built once per session
@@ -38,28 +38,10 @@ def movinet():
         if key not in cache:
             model = models.build_movinet(model_id, num_classes=NUM_CLASSES, **kwargs)
             testing.randomize(model, seed=0)
-            _trace_once(model)
             cache[key] = model
         return cache[key]
 
     return get
-
-
-def _trace_once(model) -> None:
-    """Traces ``vizattn.models.compiled(model)["run"]`` once, for any clip shape.
-
-    ``run`` uses ``reduce_retracing``: the first call (8 frames) would trace for
-    the exact shape and the first streaming call (1 frame) would trace again with
-    relaxed shapes. Tracing the relaxed signature up front saves one ~10 s trace
-    per model; calls of every shape dispatch to it.
-    """
-    from vizattn import models
-
-    tf = models.tf
-    states = models.init_states(model, (1, FRAMES, SIZE, SIZE, 3))
-    state_specs = {k: tf.TensorSpec([None] * v.shape.rank, v.dtype) for k, v in states.items()}
-    image = tf.TensorSpec([None, None, None, None, 3], tf.float32)
-    models.compiled(model)["run"].get_concrete_function(image, state_specs)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,8 @@ import pytest
 import tf_keras
 
 from vizattn._tf import import_tf
-from vizattn.causal import CausalReport, check_causal, main
+from vizattn.causal import CausalReport, check_causal
+from vizattn.cli import main
 from vizattn.errors import VizAttnError
 from vizattn.layers import CausalSimAM, TAdaConv2D, TAdaRouting
 from vizattn.models import VizMovinetBlock, build_movinet
@@ -210,7 +211,7 @@ def base_model():
 
 
 def _block(model, name="block1_layer1"):
-    from vizattn.capture import endpoints
+    from vizattn.hooks import endpoints
 
     return endpoints(model)[name]
 
@@ -267,33 +268,51 @@ def test_base_movinet_leaks(base_model, method):
 # -- command line ----------------------------------------------------------------
 
 
+def test_switched_off_modules_are_reported_and_randomize_checks_a_copy(capsys):
+    """A fresh model (rezero = 0) says CAUSAL but PROVES LITTLE; randomize=True checks a
+    randomized copy, finds the clip-SimAM leak, and leaves the model's weights alone."""
+    tf_keras.utils.set_random_seed(0)
+    fresh = build_movinet("a0", stream=True, simam="clip", num_classes=10)
+    report = check_causal(fresh, (1, 4, 32, 32, 3), endpoint="block2")
+    assert report.causal and report.disabled
+    assert "PROVES LITTLE" in report.verdict and "rezero = 0" in report.verdict
+    before = [w.copy() for w in fresh.get_weights()]
+    leaky = check_causal(fresh, (1, 4, 32, 32, 3), endpoint="block2", randomize=True)
+    assert not leaky.causal and not leaky.disabled and "randomized copy" in leaky.target
+    for a, b in zip(before, fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(VizAttnError, match=r"randomize=True only applies to MoViNet models"):
+        check_causal(_block(fresh), (1, 4, 8, 8, 32), randomize=True)
+
+
 def test_cli_flags_clip_simam(capsys):
-    code = main(["--simam", "clip", "--frames", "4", "--size", "32", "--layer", "block2"])
+    code = main(["check-causal", "--simam", "clip", "--frames", "4", "--size", "32", "--layer",
+                 "block2", "-q"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1, out
-    assert "LEAKS" in out and "simam=clip" in out and "block2_layer2" in out
+    assert "LEAKS" in out and "randomized copy" in out and "block2_layer2" in out
 
 
 def test_cli_bad_input(capsys):
-    assert main(["--frames", "1"]) == 2
+    assert main(["check-causal", "--frames", "1", "--checkpoint", "random"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--frames 1 is too few" in err and "Traceback" not in err
-    assert main(["--layer", "blok3"]) == 2
+    assert main(["check-causal", "--layer", "blok3", "--checkpoint", "random"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'block3'" in err and err.strip().endswith(".")
-    assert main(["--method", "jacobian"]) == 2  # argparse usage error
+    assert main(["check-causal", "--method", "jacobian"]) == 2  # argparse usage error
     assert "invalid choice" in capsys.readouterr().err
 
 
 def test_cli_help_is_fast_and_mentions_randomize():
     code = (
         "import sys\n"
-        "from vizattn.causal import main\n"
-        "rc = main(['--help'])\n"
+        "from vizattn.cli import main\n"
+        "try:\n    main(['check-causal', '--help'])\nexcept SystemExit as e:\n    rc = e.code\n"
         "print('RC', rc, 'tensorflow' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     ).stdout
     assert "RC 0 False" in out
-    assert "randomize" in out and "rezero" in out
+    assert "randomize" in out

@@ -1,4 +1,4 @@
-"""Tests for vizattn.demo: the synthetic clip and its ground-truth masks."""
+"""Tests for vizattn.demo: the moving-shapes task, the demo clip and their masks."""
 
 from __future__ import annotations
 
@@ -8,38 +8,127 @@ import av
 import numpy as np
 import pytest
 
-from vizattn.demo import OBJECT_NAMES, demo_frames, make_demo
+from vizattn.demo import (
+    CLASS_NAMES,
+    DEMO_SEED,
+    HELDOUT_SEEDS,
+    OBJECT_NAMES,
+    TRAIN_SEEDS,
+    demo_frames,
+    heldout_seeds,
+    make_demo,
+    task_batch,
+    task_clip,
+    train_seeds,
+)
 from vizattn.errors import VizAttnError
 from vizattn.video import probe, read_all
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
+# direction of each class as (dx, dy) in image coordinates
+_DIRECTION = {"right": (1, 0), "left": (-1, 0), "down": (0, 1), "up": (0, -1)}
+
+
+def _centroid(mask: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(mask)
+    return np.array([xs.mean(), ys.mean()])
+
 
 def test_same_seed_same_clip_other_seed_differs():
-    frames_a, masks_a, names = demo_frames(seconds=1, fps=10, size=(64, 96), seed=3)
-    frames_b, masks_b, _ = demo_frames(seconds=1, fps=10, size=(64, 96), seed=3)
-    np.testing.assert_array_equal(masks_a, masks_b)
+    a, b, c = (task_clip(s, size=64, frames=6) for s in (3, 3, 4))
+    np.testing.assert_array_equal(a.frames, b.frames)
+    np.testing.assert_array_equal(a.masks, b.masks)
+    assert (a.target, a.label, a.onset) == (b.target, b.label, b.onset)
+    assert not np.array_equal(a.frames, c.frames) and not np.array_equal(a.masks, c.masks)
+    frames_a, masks_a, names = demo_frames(seconds=1, fps=8, size=(64, 96), seed=3)
+    frames_b, masks_b, _ = demo_frames(seconds=1, fps=8, size=(64, 96), seed=3)
     np.testing.assert_array_equal(frames_a, frames_b)
-    frames_c, masks_c, _ = demo_frames(seconds=1, fps=10, size=(64, 96), seed=4)
-    assert not np.array_equal(masks_a, masks_c)
-    assert not np.array_equal(frames_a, frames_c)
-    assert names == OBJECT_NAMES == ("circle", "square", "triangle")
+    np.testing.assert_array_equal(masks_a, masks_b)
+    assert names == OBJECT_NAMES
 
 
-def test_masks_cover_every_object_and_the_triangle_enters_midway():
-    frames, masks, names = demo_frames(seconds=2, fps=10, size=(80, 128), seed=0)
-    assert masks.dtype == np.uint8 and masks.shape == (20, 80, 128)
-    assert set(np.unique(masks)) == {0, 1, 2, 3}
-    present = np.stack([(masks == k).any(axis=(1, 2)) for k in range(1, len(names) + 1)])
-    assert present[:2].sum(axis=1).min() >= 18  # circle and square are (nearly) always visible
-    assert not present[2, :10].any() and present[2, 11:].all()  # the triangle enters midway
-    # Objects move: the circle's centre is not fixed.
-    ys, xs = np.nonzero(masks[0] == 1)
-    ye, xe = np.nonzero(masks[-1] == 1)
-    assert abs(xs.mean() - xe.mean()) + abs(ys.mean() - ye.mean()) > 5
-    # Masks line up with the drawn colours.
-    circle = frames[masks == 1]
-    assert (circle[:, 0] > 200).all() and (circle[:, 1] < 80).all()
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 17, 10**9 + 5])
+def test_masks_are_exactly_the_drawn_shapes(seed):
+    clip = task_clip(seed, size=(64, 80), frames=5)
+    assert clip.masks.dtype == np.uint8 and clip.masks.shape == (5, 64, 80)
+    present = set(np.unique(clip.masks).tolist()) - {0}
+    assert 3 <= len(present) <= 4 and clip.target in present
+    assert present <= set(range(1, len(OBJECT_NAMES) + 1))
+    colours = []
+    for k in present:
+        inside = clip.frames[clip.masks == k]
+        colour = np.unique(inside, axis=0)
+        assert len(colour) == 1, f"object {k} is not one flat colour"
+        # That colour appears exactly where the mask says, in every frame.
+        np.testing.assert_array_equal((clip.frames == colour[0]).all(-1), clip.masks == k)
+        colours.append(tuple(colour[0]))
+    assert len(set(colours)) == len(colours)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_target_moves_only_from_onset_in_its_direction_and_distractors_stay(seed):
+    clip = task_clip(seed, size=96, frames=16)
+    target = clip.masks == clip.target
+    onset = clip.onset
+    assert 1 <= onset < 16
+    for t in range(1, onset):  # still before the onset
+        np.testing.assert_array_equal(target[t], target[0])
+    for t in range(onset, 16):  # moving at every frame from the onset on
+        assert not np.array_equal(target[t], target[t - 1]), (t, onset)
+    shift = _centroid(target[-1]) - _centroid(target[onset - 1])
+    dx, dy = _DIRECTION[clip.class_name]
+    along = shift @ np.array([dx, dy])
+    assert along > 5 and abs(shift @ np.array([dy, dx])) < 1.0
+    # Area is kept (rigid motion inside the frame).
+    areas = target.sum(axis=(1, 2))
+    assert areas.min() > 0.9 * areas.max()
+    # Distractors never travel (they may spin or pulse in place).
+    for k in set(np.unique(clip.masks).tolist()) - {0, clip.target}:
+        centres = np.array([_centroid(clip.masks[t] == k) for t in range(16)])
+        assert np.abs(centres - centres[0]).max() < 1.5
+
+
+def test_labels_balanced_onsets_mixed_and_batches_stack():
+    clips, masks, labels, targets, onsets = task_batch(train_seeds(64), size=32, frames=8)
+    assert clips.shape == (64, 8, 32, 32, 3) and clips.dtype == np.uint8
+    assert masks.shape == (64, 8, 32, 32) and masks.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(labels, minlength=4), [16] * 4)
+    assert set(np.unique(targets)) == set(range(1, len(OBJECT_NAMES) + 1))
+    assert 0.25 < np.mean(onsets == 1) < 0.75 and onsets.max() > 1 and onsets.max() <= 4
+    for i in (0, 5):
+        single = task_clip(i, size=32, frames=8)
+        np.testing.assert_array_equal(clips[i], single.frames)
+        assert (labels[i], targets[i], onsets[i]) == (single.label, single.target, single.onset)
+    held = task_batch(heldout_seeds(40), size=32, frames=4)[2]
+    np.testing.assert_array_equal(np.bincount(held, minlength=4), [10] * 4)
+    assert len(CLASS_NAMES) == 4
+
+
+def test_train_and_heldout_seeds_are_disjoint():
+    assert TRAIN_SEEDS.stop <= HELDOUT_SEEDS.start
+    assert set(train_seeds(50, start=TRAIN_SEEDS.stop - 50)).isdisjoint(heldout_seeds(50))
+    assert DEMO_SEED in HELDOUT_SEEDS
+    with pytest.raises(VizAttnError):
+        train_seeds(10, start=TRAIN_SEEDS.stop - 5)
+    with pytest.raises(VizAttnError):
+        heldout_seeds(10, start=-1)
+
+
+def test_the_task_scales_with_the_frame():
+    small, large = task_clip(11, size=32, frames=8), task_clip(11, size=192, frames=8)
+    assert (small.label, small.target, small.onset) == (large.label, large.target, large.onset)
+    for k in set(np.unique(large.masks).tolist()) - {0}:
+        a, b = (c.masks[-1] == k for c in (small, large))
+        assert abs(a.mean() - b.mean()) < 0.01  # same share of the frame
+        np.testing.assert_allclose(_centroid(a) / 32, _centroid(b) / 192, atol=0.04)
+
+
+def test_task_rejects_bad_arguments():
+    for kwargs in ({"size": 16}, {"frames": 1}, {"frames": 8, "onset": 8}, {"onset": 0}):
+        with pytest.raises(VizAttnError) as e:
+            task_clip(0, **kwargs)
+        assert "\n" not in str(e.value) and str(e.value).endswith(".")
 
 
 def test_make_demo_writes_matching_video_and_masks(tmp_path):
@@ -48,6 +137,10 @@ def test_make_demo_writes_matching_video_and_masks(tmp_path):
     data = np.load(masks_path)
     masks = data["masks"]
     assert list(data["names"]) == list(OBJECT_NAMES) and float(data["fps"]) == 10.0
+    expected = task_clip(1, size=(64, 96), frames=10, onset=int(data["onset"]))
+    np.testing.assert_array_equal(masks, expected.masks)
+    assert (int(data["target"]), int(data["label"])) == (expected.target, expected.label)
+    assert 1 < int(data["onset"]) < 10
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         count = sum(1 for _ in container.decode(stream))
@@ -57,9 +150,9 @@ def test_make_demo_writes_matching_video_and_masks(tmp_path):
     frames, info = read_all(video)
     assert frames.shape[:3] == masks.shape
     assert info.fps == 10
-    # The decoded video still shows the red circle where the mask says it is.
-    red = frames[masks == 1].astype(int)
-    assert red[:, 0].mean() > 180 and red[:, 1].mean() < 100
+    # The decoded video still shows the flat shapes where the masks say they are.
+    target = frames[masks == int(data["target"])].astype(int)
+    assert np.abs(target - expected.frames[masks == int(data["target"])]).mean() < 20
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["demo.mp4", "demo_masks.npz"]
 
 
@@ -72,9 +165,13 @@ def test_make_demo_rejects_odd_size(tmp_path):
 def test_shipped_assets_are_consistent_and_small():
     video, masks_file = ASSETS / "demo.mp4", ASSETS / "demo_masks.npz"
     assert video.stat().st_size + masks_file.stat().st_size < 2 * 2**20
-    masks = np.load(masks_file)["masks"]
+    data = np.load(masks_file)
+    masks = data["masks"]
     info = probe(video)
-    assert info.frame_count == len(masks)
+    assert info.frame_count == len(masks) and info.fps == float(data["fps"])
     assert (info.height, info.width) == masks.shape[1:]
     _, expected, _ = demo_frames()  # the assets were made with the defaults
     np.testing.assert_array_equal(masks, expected)
+    clip = task_clip(DEMO_SEED, size=masks.shape[1:], frames=len(masks), onset=int(data["onset"]))
+    assert (int(data["target"]), int(data["label"])) == (clip.target, clip.label)
+    assert len(masks) // 5 < int(data["onset"]) < len(masks) // 2  # the causal story shows

@@ -9,6 +9,8 @@ from PIL import Image
 
 from vizattn.errors import VizAttnError
 from vizattn.overlay import (
+    LAYOUTS,
+    Composer,
     Overlayer,
     add_label,
     colorize,
@@ -193,3 +195,193 @@ def test_prediction_strip_checks_shapes():
     assert "\n" not in str(e.value)
     with pytest.raises(VizAttnError):
         prediction_strip(200, np.zeros((5, 2)), ["a", "b"], top_k=0)
+
+
+def test_prediction_strip_shows_three_digits():
+    labels = ["walk", "run"]
+    a = prediction_strip(320, np.array([[0.025, 0.975]]), labels, top_k=1, height=40)
+    b = prediction_strip(320, np.array([[0.024, 0.976]]), labels, top_k=1, height=40)
+    assert (a != b).any()  # 0.975 and 0.976 read differently
+
+
+# --------------------------------------------------------------------------- composer
+
+BACKGROUND = (20, 20, 24)
+NAMES = [f"action {i}" for i in range(12)]
+
+
+def frame_of(height: int, width: int, value: int | None = None) -> np.ndarray:
+    if value is not None:
+        return np.full((height, width, 3), value, np.uint8)
+    return RNG.integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def probs_for(top: int, value: float) -> np.ndarray:
+    p = np.full(len(NAMES), (1.0 - value) / (len(NAMES) - 1))
+    p[top] = value
+    return p
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("frame_size", [(36, 64), (37, 51), (171, 173)])
+@pytest.mark.parametrize("names", [None, NAMES])
+def test_composer_size_is_even_and_constant(layout, frame_size, names):
+    panels = [("block3", "simam")] if layout == "overlay" else [("b3", "simam"), ("b4", "gradcam")]
+    composer = Composer(layout=layout, panels=panels, caption="a caption", class_names=names)
+    sizes = set()
+    for t in range(4):
+        maps = [RNG.random((int(RNG.integers(2, 9)), 5)) for _ in panels]
+        probs = None if names is None or t == 0 else RNG.dirichlet(np.ones(len(NAMES)))
+        out = composer.compose(frame_of(*frame_size), maps, probs)
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+        sizes.add(out.shape[:2])
+    # A frame of another size is resized to the first one's layout.
+    sizes.add(composer.compose(frame_of(20, 30), maps, None).shape[:2])
+    assert sizes == {composer.size}
+    height, width = composer.size
+    assert height % 2 == 0 and width % 2 == 0
+    assert width >= frame_size[1] and height > frame_size[0]  # the legend adds rows
+    # Laying out from frame_size= gives the same size before any frame.
+    early = Composer(
+        layout=layout, panels=panels, caption="a caption", class_names=names, frame_size=frame_size
+    )
+    assert early.size == composer.size
+
+
+@pytest.mark.parametrize("colormap", ["inferno", "viridis", "gray"])
+def test_composer_colour_bar_is_present_and_monotone(colormap):
+    composer = Composer(colormap=colormap, caption="x", scale=(0.0, 2.5), frame_size=(90, 160))
+    out = composer.compose(frame_of(90, 160), [RNG.random((4, 4))])
+    box = composer.regions["colorbar"]
+    bar = out[box.slices].astype(int)
+    assert box.size[1] >= 16 and 2 <= box.size[0] <= 12  # slim
+    assert (bar == bar[:1]).all()  # every row of the bar is the same gradient
+    lut = colormap_lut(colormap).astype(int)
+    index = np.argmin(((bar[0][:, None, :] - lut[None]) ** 2).sum(-1), axis=1)
+    assert (np.diff(index) >= 0).all()  # monotone from low to high
+    assert index[0] <= 2 and index[-1] >= 253  # spans the whole scale
+    # The numbers of the scale are drawn beside the bar: other numbers, other pixels.
+    other = Composer(colormap=colormap, caption="x", scale=(0.0, 7.5), frame_size=(90, 160))
+    beside = slice(box.top - 2, box.bottom + 2), slice(box.right, None)
+    again = other.compose(frame_of(90, 160, 0), [np.zeros((4, 4))])
+    first = composer.compose(frame_of(90, 160, 0), [np.zeros((4, 4))])
+    assert (again[beside] != first[beside]).any()
+
+
+def test_composer_caption_is_drawn_outside_the_picture():
+    def make(caption):
+        composer = Composer(caption=caption, frame_size=(72, 128))
+        return composer, composer.compose(frame_of(72, 128, 60), [np.full((3, 3), 0.5)])
+
+    a, image_a = make("block3 · simam · a0 stream · demo weights")
+    b, image_b = make("block4 · gradcam · a0 base · random weights")
+    caption = a.regions["caption"]
+    picture = a.regions["picture"]
+    assert caption.top >= picture.bottom
+    text = image_a[caption.slices]
+    assert (text.max(axis=2) > 150).sum() > 30  # light text pixels on the dark band
+    assert (image_a[caption.slices] != image_b[caption.slices]).any()
+    np.testing.assert_array_equal(image_a[picture.slices], image_b[picture.slices])
+
+
+def test_composer_overlay_matches_overlayer():
+    frame = frame_of(45, 80)
+    heat = RNG.random((6, 7))
+    composer = Composer(alpha=0.4, colormap="viridis", frame_size=(45, 80))
+    out = composer.compose(frame, [heat])
+    picture = composer.regions["picture"]
+    expected = Overlayer(alpha=0.4, colormap="viridis")(frame, heat)
+    np.testing.assert_array_equal(out[picture.slices], expected)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.9])
+def test_side_by_side_shows_frame_and_raw_map(alpha):
+    frame = frame_of(40, 60)
+    heat = RNG.random((5, 5))
+    composer = Composer(layout="side-by-side", alpha=alpha, panels=[("block3", "simam")])
+    out = composer.compose(frame, [heat])
+    left, right = composer.regions["tiles"]
+    label_rows = max(box.bottom for box in composer.regions["labels"])
+    expected = colorize(resize_map(heat, (40, 60)))
+    # The right tile is the coloured map itself, whatever alpha (not a second overlay).
+    got = out[right.slices][label_rows:].astype(int)
+    assert np.abs(got - expected[label_rows:]).max() <= 1
+    np.testing.assert_array_equal(out[left.slices][label_rows:], frame[label_rows:])
+    assert right.left > left.right - 1 and right.size == left.size == (40, 60)
+
+
+@pytest.mark.parametrize("count", range(1, 9))
+def test_grid_has_no_empty_cell(count):
+    panels = [(f"block{i}", "simam") for i in range(count)]
+    composer = Composer(layout="grid", panels=panels, caption="grid · simam · demo weights")
+    frame = frame_of(30, 40, 90)
+    out = composer.compose(frame, [np.full((3, 3), 0.3 + 0.05 * i) for i in range(count)])
+    tiles = composer.regions["tiles"]
+    rows = len({box.top for box in tiles})
+    cols = len({box.left for box in tiles})
+    assert len(tiles) == rows * cols >= count + 1  # the frame, then one tile per map
+    assert len(tiles) - (count + 1) < cols  # at most part of one row is spare
+    assert cols <= 3 * rows and rows <= cols
+    for box in tiles:
+        cell = out[box.slices]
+        assert not (cell == 0).all() and not (cell == BACKGROUND).all()
+        assert (cell != BACKGROUND).mean() > 0.01
+    np.testing.assert_array_equal(out[tiles[0].slices][-5:], frame[-5:])  # the input tile
+    # Every cell is covered: the tiles span the picture.
+    picture = composer.regions["picture"]
+    assert max(b.bottom for b in tiles) == picture.bottom
+    assert max(b.right for b in tiles) == picture.right
+
+
+def test_prediction_strip_text_follows_probabilities():
+    composer = Composer(class_names=NAMES, top_k=3, frame_size=(60, 200))
+    frame = frame_of(60, 200, 50)
+    heat = [np.zeros((2, 2))]
+    strip = composer.regions["predictions"]
+
+    def draw(probs):
+        return composer.compose(frame, heat, probs)[strip.slices]
+
+    first = draw(probs_for(4, 0.975))
+    np.testing.assert_array_equal(draw(probs_for(4, 0.975)), first)  # same input, same strip
+    assert (draw(probs_for(4, 0.976)) != first).any()  # the third digit shows
+    assert (draw(probs_for(5, 0.975)) != first).any()  # another class name
+    empty = draw(None)
+    assert (empty != first).any()
+    # Bars: the top class's bar is as long as its probability.
+    bar_row = first[3 + composer._strip_line // 2 - 1]
+    coloured = np.abs(bar_row.astype(int) - (46, 46, 54)).sum(axis=1) > 30
+    filled = coloured & (bar_row.max(axis=1) < 200)  # not the white text
+    assert abs(filled.sum() / (strip.size[1] - 4) - 0.975) < 0.1
+    # Names of another length give the same size.
+    other = Composer(class_names=[n * 5 for n in NAMES], top_k=3, frame_size=(60, 200))
+    assert other.size == composer.size
+
+
+def test_composer_checks_its_arguments():
+    def one_line(error):
+        assert "\n" not in str(error.value) and str(error.value).endswith(".")
+
+    for kwargs in (
+        {"layout": "grd"},
+        {"layout": "overlay", "panels": ["a", "b"]},
+        {"panels": []},
+        {"alpha": 2.0},
+        {"colormap": "nope"},
+        {"top_k": 0},
+        {"scale": [(0, 1), (0, 2), (0, 3)]},
+    ):
+        with pytest.raises(VizAttnError) as e:
+            Composer(**kwargs)
+        one_line(e)
+    composer = Composer(panels=["a"], frame_size=(20, 20))
+    with pytest.raises(VizAttnError) as e:
+        composer.compose(frame_of(20, 20), [np.zeros((2, 2))] * 2)
+    one_line(e)
+    with pytest.raises(VizAttnError) as e:
+        composer.compose(frame_of(20, 20), [np.zeros((2, 2))], probs=np.ones(3) / 3)
+    one_line(e)
+    with_names = Composer(class_names=NAMES, frame_size=(20, 20))
+    with pytest.raises(VizAttnError) as e:
+        with_names.compose(frame_of(20, 20), [np.zeros((2, 2))], probs=np.ones(3) / 3)
+    one_line(e)

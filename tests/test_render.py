@@ -1,8 +1,10 @@
 """``vizattn render`` end to end: outputs checked through PyAV, bad input, atomic writes.
 
-Renders use A0 stream with SimAM at a small model resolution (``--resolution 32``)
-on tiny generated videos, so the model is built once (render caches it) and
-traced for few shapes.
+Renders use one randomized A0 stream model with SimAM (the session's ``movinet``
+fixture) at a small model resolution (``--resolution 32``) on tiny generated
+videos. Command-line tests hand that model to the CLI by replacing its one
+model loader (``cli._load``), so every render reuses one build and one trace;
+the checks that must come before any model are tested with the real loader.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import av
 import numpy as np
 import pytest
 
-from vizattn import cli
+from vizattn import cli, rendering
+from vizattn.hooks import capture
+from vizattn.models import as_clip
 from vizattn.video import VideoWriter, probe
 
-SMALL = ["--resolution", "32", "--chunk", "4", "-q"]
+SMALL = ["--resolution", "32", "--chunk", "4", "-q", "--checkpoint", "random"]
 
 
 def _make_video(path, *, frames=6, size=(48, 64), fps=25, times=None, audio=False, rotate=None):
@@ -89,27 +93,65 @@ def video(tmp_path_factory):
     return _make_video(tmp_path_factory.mktemp("in") / "clip.mp4", frames=6, size=(48, 64))
 
 
-def test_render_mp4_matches_input(video, capsys):
+@pytest.fixture()
+def model(movinet, monkeypatch):
+    """The shared randomized A0 + SimAM model, also what the CLI loads in these tests."""
+    m = movinet(simam="frame")
+    monkeypatch.setattr(cli, "_load", lambda args, say: m)
+    return m
+
+
+def test_render_mp4_matches_input(video, model, capsys):
     """Frame count, size, frame rate, codec and pixel format of the default output."""
     code, out, err = _run(["render", str(video), "--layer", "block3", *SMALL], capsys)
     assert code == 0, err
     output = video.parent / "clip_block3_simam.mp4"
     assert output.exists() and f"wrote {output}" in out
-    assert "randomly initialized" in err  # the random-weights notice, one line
+    assert "processing speed" in out
     got, src = _read(output), _read(video)
     assert got["codec"] == "h264" and got["pix_fmt"] == "yuv420p"
     assert got["count"] == src["count"] == 6
-    assert got["size"] == src["size"]
     assert got["rate"] == src["rate"] == 25
-    # The heatmap really is overlaid: the output differs from the input frames.
+    h, w = got["size"]
+    assert w == src["size"][1] and h > src["size"][0]  # the frame plus caption and colour bar
     with av.open(str(output)) as a, av.open(str(video)) as b:
         fa = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(int)
         fb = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(int)
-    assert np.abs(fa - fb).mean() > 5
+    assert np.abs(fa[: fb.shape[0]] - fb).mean() > 5  # the heatmap really is overlaid
+
+
+def test_render_maps_equal_capture_frame_maps(video, model):
+    """What render draws is exactly ``capture(...).frame_maps(...)`` of the same frames,
+    streamed in chunks with states carried, for every kind, Grad-CAM included."""
+    kinds = ["simam", "activation", "gradcam"]
+    frames, maps, probs = [], {k: [] for k in kinds}, []
+    for batch, chunk_maps, chunk_probs in rendering.map_stream(
+        model, str(video), names="block3", kinds=kinds, chunk=4, size=(64, 64), predictions=True
+    ):
+        frames += [f.image for f in batch]
+        for k in kinds:
+            maps[k].append(chunk_maps[("block3", k)])
+        probs.append(chunk_probs)
+    clip = as_clip(np.stack(frames), size=(64, 64))
+    cache = capture(
+        model,
+        clip,
+        names=["block3", "classifier_head"],
+        kinds=[*kinds, "logits"],
+        stream=True,
+        chunk=1,
+        reduce="mean",
+    )
+    for k in kinds:
+        expected = cache.frame_maps("block3", k, normalize=None)[0]
+        got = np.concatenate(maps[k])
+        assert got.shape == expected.shape == (6, 4, 4)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+    np.testing.assert_allclose(np.concatenate(probs), cache.probabilities()[0], atol=1e-5)
 
 
 @pytest.mark.parametrize("suffix", [".webm", ".gif", ""])
-def test_render_other_formats(video, tmp_path, capsys, suffix):
+def test_render_other_formats(video, model, tmp_path, capsys, suffix):
     out = tmp_path / f"out{suffix}"
     code, _, err = _run(
         ["render", str(video), "--layer", "block3", "-o", str(out), "--normalize", "frame", *SMALL],
@@ -125,8 +167,8 @@ def test_render_other_formats(video, tmp_path, capsys, suffix):
         assert got["codec"] == {".webm": "vp9", ".gif": "gif"}[suffix]
 
 
-def test_render_odd_size_rotation_audio(tmp_path, capsys):
-    """Odd sizes are rounded for H.264, rotation is honored, an audio track is fine."""
+def test_render_odd_size_rotation_audio_kept(tmp_path, model, capsys):
+    """Odd sizes are rounded for H.264, rotation is honored, the audio is kept."""
     src = _make_video(tmp_path / "rot.mp4", frames=5, size=(40, 64), audio=True, rotate=90)
     info = probe(src)
     assert (info.height, info.width) == (64, 40)  # upright after rotation
@@ -134,7 +176,9 @@ def test_render_odd_size_rotation_audio(tmp_path, capsys):
     code, _, err = _run(["render", str(src), "--layer", "block2", "-o", str(out), *SMALL], capsys)
     assert code == 0, err
     got = _read(out)
-    assert got["size"] == (64, 40) and got["count"] == 5
+    assert got["size"][1] == 40 and got["count"] == 5
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1  # remuxed, not dropped
 
     odd = _make_video(tmp_path / "odd.webm", frames=4, size=(45, 63))
     out2 = tmp_path / "odd_out.mp4"
@@ -144,10 +188,19 @@ def test_render_odd_size_rotation_audio(tmp_path, capsys):
     )
     assert code == 0, err
     got = _read(out2)
-    assert got["size"] == (46, 64) and got["count"] == 4  # padded to even for yuv420p
+    assert got["size"][1] == 64 and got["size"][0] % 2 == 0 and got["count"] == 4
 
 
-def test_render_variable_frame_rate_keeps_timing(tmp_path, capsys):
+def test_render_audio_dropped_is_said(tmp_path, model, capsys):
+    src = _make_video(tmp_path / "a.mp4", frames=4, size=(48, 64), audio=True)
+    out = tmp_path / "a.gif"
+    loud = [a for a in SMALL if a != "-q"]
+    code, _, err = _run(["render", str(src), "--layer", "block3", "-o", str(out), *loud], capsys)
+    assert code == 0, err
+    assert "audio dropped" in err
+
+
+def test_render_variable_frame_rate_keeps_timing(tmp_path, model, capsys):
     times = [0.0, 0.04, 0.10, 0.12, 0.30, 0.34]
     src = _make_video(tmp_path / "vfr.mp4", frames=6, times=times)
     out = tmp_path / "vfr_out.mp4"
@@ -158,30 +211,21 @@ def test_render_variable_frame_rate_keeps_timing(tmp_path, capsys):
     np.testing.assert_allclose(got["times"], ref["times"], atol=0.011)
 
 
-def test_render_range_and_grid_and_predictions(video, tmp_path, capsys):
+def test_render_range_grid_side_by_side_and_predictions(video, model, tmp_path, capsys):
     out = tmp_path / "grid.mp4"
-    argv = [
-        "render",
-        str(video),
-        "--layer",
-        "block2,block3",
-        "--kind",
-        "simam,activation",
-        "--layout",
-        "grid",
-        "--predictions",
-        "--max-frames",
-        "4",
-        "-o",
-        str(out),
-        *SMALL,
-    ]
+    argv = ["render", str(video), "--layer", "block2,block3", "--kind", "simam,activation"]
+    argv += ["--layout", "grid", "--predictions", "--max-frames", "4", "-o", str(out), *SMALL]
     code, _, err = _run(argv, capsys)
     assert code == 0, err
     got = _read(out)
     assert got["count"] == 4
     h, w = got["size"]
     assert h > 48 and w > 64  # a grid of tiles plus the prediction strip
+    side = tmp_path / "side.mp4"
+    argv = ["render", str(video), "--layout", "side-by-side", "-o", str(side), *SMALL]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    assert _read(side)["size"][1] >= 2 * 64  # frame | raw map
 
 
 # -- bad input --------------------------------------------------------------------
@@ -189,8 +233,10 @@ def test_render_range_and_grid_and_predictions(video, tmp_path, capsys):
 
 def _assert_clean_failure(code, err, directory, before):
     assert code == 2
-    lines = [line for line in err.strip().splitlines() if "randomly initialized" not in line]
-    assert len(lines) == 1 and lines[0].startswith("vizattn: error: "), err
+    lines = [line for line in err.strip().splitlines() if not line.startswith("vizattn: ")
+             or line.startswith("vizattn: error: ")]  # fmt: skip
+    errors = [line for line in lines if line.startswith("vizattn: error: ")]
+    assert len(errors) == 1, err
     assert "Traceback" not in err
     assert sorted(os.listdir(directory)) == before, "partial or temporary output left behind"
 
@@ -205,11 +251,20 @@ def _assert_clean_failure(code, err, directory, before):
         "unknown_kind",
         "output_is_input",
         "unwritable",
+        "proc",
+        "unsupported_ext",
+        "missing_checkpoint",
         "bad_colormap",
         "no_simam_at_layer",
     ],
 )
-def test_bad_input_one_line_exit_2(tmp_path, capsys, case, video):
+def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, video, monkeypatch):
+    """Every check that needs no model fails fast, in one line, before a model is built."""
+
+    def no_model(args, say):
+        raise AssertionError("a model was built before the input checks")
+
+    monkeypatch.setattr(cli, "_load", no_model)
     work = tmp_path / "w"
     work.mkdir()
     src = work / "in.mp4"
@@ -231,6 +286,12 @@ def test_bad_input_one_line_exit_2(tmp_path, capsys, case, video):
         args += ["-o", str(src)]
     elif case == "unwritable":
         args += ["-o", str(work / "no" / "such" / "dir" / "out.mp4")]
+    elif case == "proc":
+        args += ["-o", "/proc/x.mp4"]
+    elif case == "unsupported_ext":
+        args += ["-o", str(work / "x.avi")]
+    elif case == "missing_checkpoint":
+        args[-1] = str(work / "no_such.tflite")
     elif case == "bad_colormap":
         args += ["--colormap", "not-a-map"]
     elif case == "no_simam_at_layer":
@@ -242,23 +303,24 @@ def test_bad_input_one_line_exit_2(tmp_path, capsys, case, video):
     assert src.read_bytes() == data  # the input is never modified
     if case == "unknown_layer":
         assert "block3" in err  # suggests the closest names
+    if case == "proc":
+        assert ".tmp" not in err and "/proc" in err
 
 
-def test_truncated_file_fails_cleanly_or_renders_with_flag(tmp_path, capsys):
+def test_truncated_file_fails_cleanly_or_renders_with_flag(tmp_path, model, capsys):
     src = _make_video(tmp_path / "long.mp4", frames=40, size=(48, 64))
     data = src.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.6)])
     before = sorted(os.listdir(tmp_path))
     code, _, err = _run(["render", str(cut), "--layer", "block3", *SMALL], capsys)
-    if "cannot" in err or "not a video" in err:  # container index lost: clean refusal
-        _assert_clean_failure(code, err, tmp_path, before)
-        return
     _assert_clean_failure(code, err, tmp_path, before)
-    assert "--allow-truncated" in err
+    assert "truncated" in err
+    if "--allow-truncated" not in err:  # the index is lost: nothing can be located
+        return
     out = tmp_path / "cut_out.mp4"
     code, _, err = _run(
-        ["render", str(cut), "--layer", "block3", "--allow-truncated", "-o", str(out), *SMALL],
+        ["render", str(cut), "--allow-truncated", "-o", str(out), *[a for a in SMALL if a != "-q"]],
         capsys,
     )
     assert code == 0, err
@@ -266,40 +328,22 @@ def test_truncated_file_fails_cleanly_or_renders_with_flag(tmp_path, capsys):
     assert 0 < _read(out)["count"] < 40
 
 
-def test_failure_midway_leaves_no_partial_output(video, tmp_path, monkeypatch, capsys):
-    """An error (or Ctrl-C) during encoding leaves neither the output nor a temp file."""
-    from vizattn import render as render_mod
+def test_failure_midway_leaves_no_partial_output(video, model, tmp_path, monkeypatch, capsys):
+    """Ctrl-C during rendering leaves neither the output nor a temporary file."""
+    original = rendering.map_stream
 
-    calls = {"n": 0}
-    original = render_mod._MapMaker.__call__
+    def flaky(*args, **kwargs):
+        for i, item in enumerate(original(*args, **kwargs)):
+            if i == 1:
+                raise KeyboardInterrupt
+            yield item
 
-    def flaky(self, frames):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, frames)
-
-    monkeypatch.setattr(render_mod._MapMaker, "__call__", flaky)
+    monkeypatch.setattr(rendering, "map_stream", flaky)
     out_dir = tmp_path / "o"
     out_dir.mkdir()
     out = out_dir / "x.mp4"
-    code = cli.main(
-        [
-            "render",
-            str(video),
-            "--layer",
-            "block3",
-            "-o",
-            str(out),
-            "--normalize",
-            "frame",
-            "--resolution",
-            "32",
-            "--chunk",
-            "2",
-            "-q",
-        ]
-    )
+    argv = ["render", str(video), "-o", str(out), "--normalize", "frame", *SMALL]
+    code = cli.main([*argv, "--chunk", "2"])
     err = capsys.readouterr().err
     assert code == 130 and "interrupted" in err
     assert os.listdir(out_dir) == []
@@ -320,7 +364,7 @@ def test_help_does_not_import_tensorflow():
     """``--help`` stays fast because nothing heavy is imported (checked, not timed)."""
     code = (
         "import sys; from vizattn import cli\n"
-        "for argv in (['--help'], ['render', '--help']):\n"
+        "for argv in (['--help'], ['render', '--help'], ['predict', '--help']):\n"
         "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
         "bad = [m for m in ('tensorflow', 'tf_keras', 'av', 'matplotlib') if m in sys.modules]\n"
         "print('HEAVY', bad)\n"
@@ -328,6 +372,21 @@ def test_help_does_not_import_tensorflow():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in res.stdout
     assert "render" in res.stdout and "--layer" in res.stdout
+
+
+def test_every_command_shares_the_model_options():
+    parser = cli._parser()
+    actions = parser._subparsers._group_actions[0].choices
+    model_flags = {"--checkpoint", "--model", "--simam", "--simam-position", "--tada", "--base"}
+    for name in ("render", "predict", "evaluate", "check-causal", "layers", "batch"):
+        flags = {s for a in actions[name]._actions for s in a.option_strings}
+        assert model_flags <= flags, name
+        defaults = {a.dest: a.default for a in actions[name]._actions if a.dest in (
+            "checkpoint", "model", "simam", "simam_position", "tada", "base")}  # fmt: skip
+        assert defaults == {
+            "checkpoint": None, "model": None, "simam": None, "simam_position": None,
+            "tada": None, "base": False,
+        }, name  # fmt: skip
 
 
 def test_real_cli_error_has_no_traceback(tmp_path):
@@ -347,36 +406,20 @@ def test_real_cli_error_has_no_traceback(tmp_path):
     assert res_v.returncode == 2 and "Traceback" in res_v.stderr
 
 
-def test_layers_command_lists_hooks(capsys):
-    code, out, err = _run(["layers", "--resolution", "32", "--frames", "2"], capsys)
+def test_layers_command_lists_hooks(model, capsys):
+    code, out, err = _run(
+        ["layers", "--resolution", "32", "--frames", "2", "--checkpoint", "random"], capsys
+    )
     assert code == 0, err
     assert "block3_layer1/simam" in out and "block0_layer0/se" in out
     assert "classifier_head/logits" in out
 
 
-def test_demo_command(tmp_path, capsys):
-    code, out, _ = _run(["demo", "--out", str(tmp_path), "--seconds", "1"], capsys)
-    assert code == 0
-    info = probe(tmp_path / "demo.mp4")
-    masks = np.load(tmp_path / "demo_masks.npz")["masks"]
-    assert info.frame_count == masks.shape[0] == 25
-
-
-def test_render_after_using_the_capture_function(video, tmp_path):
-    """``vizattn.capture`` (the function) shadows the module name on the package;
-    render must still find the module."""
+def test_package_attributes_are_functions_and_modules():
+    """Module names differ from the functions they export, whatever the import order."""
     import vizattn
-    from vizattn.render import render
+    from vizattn import hooks  # noqa: F401 - import the module first on purpose
 
-    assert callable(vizattn.capture)
-    out = tmp_path / "after.mp4"
-    result = render(
-        str(video),
-        layer="block3",
-        output=str(out),
-        resolution=32,
-        chunk=4,
-        progress=False,
-        on_warning=lambda m: None,
-    )
-    assert result.frames == 6 and out.exists()
+    assert callable(vizattn.capture) and callable(vizattn.render)
+    assert vizattn.capture is vizattn.hooks.capture
+    assert vizattn.layers.CausalSimAM and vizattn.names.endpoint_names("a0")

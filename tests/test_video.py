@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -67,9 +68,10 @@ def encode_with_pyav(
             for packet in stream.encode(frame):
                 container.mux(packet)
             while audio and sample < (t + 1 / fps) * 44100:
-                chunk = av.AudioFrame.from_ndarray(
-                    np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
-                )
+                # A rising tone: every packet differs, so copies can be matched to sources.
+                n = np.arange(sample, sample + 1024) / 44100
+                tone = (0.3 * np.sin(2 * np.pi * (220 + 200 * n) * n)).astype(np.float32)
+                chunk = av.AudioFrame.from_ndarray(tone[None], format="fltp", layout="mono")
                 chunk.sample_rate = 44100
                 chunk.pts = sample
                 for packet in sound.encode(chunk):
@@ -288,6 +290,7 @@ def test_truncated_mp4(tmp_path, faststart):
     except VizAttnError as e:  # index at the end (no faststart): cannot even be opened
         assert not faststart
         assert "\n" not in str(e) and str(e).endswith(".")
+        assert str(e).startswith("truncated video: ") and "moov" in str(e)
         return
     assert faststart  # with the index first, the head of the file decodes
     assert 0 < len(frames) < 60
@@ -434,3 +437,105 @@ def test_png_folder_refuses_folder_with_other_files(tmp_path):
         VideoWriter(tmp_path, fps=25)
     assert "keep.txt" in assert_one_line(e)
     assert (tmp_path / "keep.txt").read_text() == "precious"
+
+
+def test_output_os_error_is_one_plain_line(tmp_path, monkeypatch):
+    if os.path.isdir("/proc/self"):  # a folder no file can be created in, even as root
+        with pytest.raises(VizAttnError) as e:
+            VideoWriter("/proc/x.mp4", fps=25)
+        message = assert_one_line(e)
+        assert "/proc" in message and ".tmp" not in message
+    # A disk that fills up when the file is created: one line, no temporary file's name.
+    real_open = os.open
+
+    def full(path, *args, **kwargs):
+        if ".tmp" in os.fspath(path):
+            raise OSError(28, "No space left on device", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(video_module.os, "open", full)
+    with pytest.raises(VizAttnError) as e, VideoWriter(tmp_path / "out.mp4", fps=25) as writer:
+        writer.write(pattern(1)[0])
+    message = assert_one_line(e)
+    assert "no space left" in message and ".tmp" not in message and "out.mp4" in message
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def audio_packets(path: Path) -> list[tuple[float, bytes]]:
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return []
+        stream = container.streams.audio[0]
+        return [
+            (float(p.pts * stream.time_base), bytes(p))
+            for p in container.demux(stream)
+            if p.size and p.pts is not None
+        ]
+
+
+def video_span(path: Path) -> tuple[float, float]:
+    times = [f.time for f in iter_frames(path)]
+    return times[0], times[-1] + (times[1] - times[0])
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+@pytest.mark.parametrize("start", [None, 0.4])
+def test_audio_is_copied_untouched_and_in_sync(tmp_path, suffix, start):
+    source = encode_with_pyav(tmp_path / "av.mp4", pattern(50), fps=25, audio=True)
+    notices: list[str] = []
+    out = tmp_path / f"out{suffix}"
+    with (
+        VideoReader(source, start=start, max_frames=20) as reader,
+        VideoWriter(out, fps=25, audio_from=source, on_notice=notices.append) as writer,
+    ):
+        for frame in reader:
+            writer.write(frame.image, time=frame.time)
+    assert notices == [] and writer.audio == "kept"
+    copied, original = audio_packets(out), audio_packets(source)
+    assert copied, "the output has no audio"
+    # Untouched: every packet is a source packet, byte for byte, shifted by the start.
+    by_bytes = {data: t for t, data in original}
+    shift = start or 0.0
+    for t, data in copied:
+        assert data in by_bytes
+        assert abs(by_bytes[data] - shift - t) < 1e-3
+    # In sync: the sound starts with the first frame and stops with the last one.
+    first, end = video_span(out)
+    assert first == pytest.approx(0.0, abs=1e-3)
+    assert copied[0][0] < 0.03 and end - 0.03 < copied[-1][0] < end
+    assert len(copied) >= 0.8 * (end * 44100 / 1024)
+
+
+@pytest.mark.parametrize(("suffix", "why"), [(".webm", "aac"), (".gif", "GIF")])
+def test_audio_that_cannot_be_kept_gives_one_notice(tmp_path, suffix, why):
+    source = encode_with_pyav(tmp_path / "av.mp4", pattern(10), fps=25, audio=True)
+    notices: list[str] = []
+    with VideoWriter(tmp_path / f"out{suffix}", fps=25, on_notice=notices.append) as writer:
+        assert writer.copy_audio_from(source) is False
+        for image in pattern(5):
+            writer.write(image)
+    assert len(notices) == 1 and "\n" not in notices[0]
+    assert notices[0].startswith("audio dropped:") and why in notices[0]
+    assert writer.audio == "dropped" and writer.audio_notice == notices[0]
+    assert audio_packets(tmp_path / f"out{suffix}") == []
+    assert len(read_all(tmp_path / f"out{suffix}")[0]) == 5
+    # Without a callback the notice is a warning.
+    with pytest.warns(UserWarning, match="^audio dropped"):
+        VideoWriter(tmp_path / f"again{suffix}", fps=25, audio_from=source).abort()
+
+
+def test_audio_from_a_silent_source_or_too_late(tmp_path):
+    silent = write_video(tmp_path / "silent.mp4", pattern(5), fps=25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with VideoWriter(tmp_path / "out.mp4", fps=25) as writer:
+            assert writer.copy_audio_from(silent) is False
+            writer.write(pattern(1)[0])
+            with pytest.raises(VizAttnError) as e:
+                writer.copy_audio_from(silent)
+            assert "before the first write" in assert_one_line(e)
+    assert writer.audio == "none" and writer.audio_notice is None
+    assert audio_packets(tmp_path / "out.mp4") == []

@@ -31,33 +31,66 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0.0.0"
 
 # Public name -> module that defines it. Resolved lazily (PEP 562) so that
-# `vizattn --help` does not import TensorFlow.
+# `vizattn --help` does not import TensorFlow. Module names differ from the
+# functions they export, so `vizattn.capture` is always the function.
 _EXPORTS = {
     "build_movinet": "vizattn.models",
-    "predict": "vizattn.models",
-    "predict_stream": "vizattn.models",
+    "load_model": "vizattn.models",
+    "predict": "vizattn.hooks",
+    "predict_stream": "vizattn.hooks",
     "load_checkpoint": "vizattn.checkpoints",
-    "capture": "vizattn.capture",
-    "Cache": "vizattn.capture",
-    "load_cache": "vizattn.capture",
-    "register_probe": "vizattn.capture",
-    "gradcam": "vizattn.gradcam",
+    "capture": "vizattn.hooks",
+    "capture_stream": "vizattn.hooks",
+    "register_probe": "vizattn.hooks",
+    "gradcam": "vizattn.hooks",
+    "Cache": "vizattn.cache",
+    "load_cache": "vizattn.cache",
     "check_causal": "vizattn.causal",
     "CausalReport": "vizattn.causal",
-    "render": "vizattn.render",
+    "render": "vizattn.rendering",
 }
+
+#: Submodules reachable as attributes after ``import vizattn`` (imported on first use).
+_SUBMODULES = (
+    "beam_pipeline",
+    "cache",
+    "causal",
+    "checkpoints",
+    "cli",
+    "demo",
+    "errors",
+    "evaluation",
+    "figures",
+    "files",
+    "hooks",
+    "labels",
+    "layers",
+    "metrics",
+    "models",
+    "names",
+    "overlay",
+    "rendering",
+    "testing",
+    "tflite",
+    "training",
+    "video",
+    "widgets",
+)
 
 __all__ = ["VizAttnError", "__version__", *_EXPORTS]
 
 
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"vizattn.{name}")
+    else:
         raise AttributeError(f"module 'vizattn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

@@ -47,6 +47,13 @@ class Recorder:
         self.transform = transform
         self.records: dict[str, Any] = {}
         self.meta: dict[str, dict] = {}
+        # Filled by vizattn.hooks while a capture traces: endpoints whose activation
+        # gradients are wanted, the tape that watches them, what it saw, and the
+        # stream head's pooling input (for per-frame logits).
+        self.watch: tuple[str, ...] = ()
+        self.tape: Any = None
+        self.acts: dict[str, Any] = {}
+        self.pool: Any = None
 
     def name_for(self, layer: Any, kind: str) -> str | None:
         owner = self.owners.get(id(layer))

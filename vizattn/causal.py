@@ -57,26 +57,32 @@ number of frames (``T_out != T_in``, temporal striding), output frame
 ``t_out`` is allowed to read input frames up to
 ``floor((t_out + 1) * T_in / T_out) - 1``; anything later is a leak.
 
-Command line: ``vizattn check-causal --simam clip`` (see :func:`main`).
+Command line: ``vizattn check-causal --simam clip`` (exit code 1 on a leak).
+
+Beware of a model whose modules are switched off: a freshly built MoViNet has
+every residual branch multiplied by a ``rezero`` scale of 0, so whatever SimAM
+or TAdaConv does inside a block never reaches the output, and the check would
+say CAUSAL whatever they did. :func:`check_causal` detects this and says so in
+the verdict; ``randomize=True`` checks a randomized copy instead:
+
+>>> check_causal(vizattn.build_movinet("a0", simam="clip"), (1, 8, 32, 32, 3),
+...              randomize=True).causal                               # doctest: +SKIP
+False
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import re
-import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from vizattn.errors import VizAttnError
 
-__all__ = ["METHODS", "CausalReport", "check_causal", "main"]
+__all__ = ["METHODS", "CausalReport", "check_causal", "disabled_modules"]
 
 METHODS = ("perturb", "grad")
 _MAX_BATCH_ELEMENTS = 1 << 24  # model inputs per batched call (~64 MB float32)
-_LAYER_SYNTAX = re.compile(r"^(stem|block\d+(_layer\d+)?)$")
 
 
 # -- report ----------------------------------------------------------------------
@@ -99,6 +105,9 @@ class CausalReport:
       tol: entries above ``tol`` count as dependencies.
       method: ``"perturb"`` or ``"grad"``.
       target: what was checked (layer class and name, or model endpoint).
+      disabled: what was switched off in the checked model (residual branches
+        with a zero ``rezero`` scale, zero-initialized TAdaConv routing); a
+        CAUSAL verdict then proves nothing about those modules.
       leaks: ``(t_out, t_in, value)`` for every future dependency
         (``t_in`` after what ``t_out`` may read) above ``tol``, largest first.
       causal: no leaks.
@@ -109,6 +118,7 @@ class CausalReport:
     tol: float
     method: str
     target: str = ""
+    disabled: list = dataclasses.field(default_factory=list)
     leaks: list = dataclasses.field(init=False)
     causal: bool = dataclasses.field(init=False)
     worst: tuple | None = dataclasses.field(init=False)
@@ -134,7 +144,13 @@ class CausalReport:
         head = f"({self.method}, tol={self.tol:g})"
         if self.causal:
             note = ""
-            if not (self.matrix > self.tol).any():
+            if self.disabled:
+                note = (
+                    f"; but it PROVES LITTLE: {_summary(self.disabled)} switched off, so the "
+                    "modules inside never reached the output (check with randomize=True, "
+                    "or trained weights)"
+                )
+            elif not (self.matrix > self.tol).any():
                 note = "; but no frame depends on any frame: is the module inactive (rezero = 0)?"
             return f"CAUSAL: no output frame depends on a later input frame {head}{note}"
         t_out, t_in, value = self.worst
@@ -215,9 +231,46 @@ def _reduce_time(a: np.ndarray) -> np.ndarray:
 def _is_movinet(obj) -> bool:
     if not hasattr(obj, "_backbone"):
         return False
-    from vizattn.capture import endpoints
+    from vizattn.hooks import endpoints
 
     return bool(endpoints(obj))
+
+
+def _summary(disabled: list[str]) -> str:
+    if len(disabled) <= 3:
+        return ", ".join(disabled) + (" is" if len(disabled) == 1 else " are")
+    return f"{len(disabled)} modules ({', '.join(disabled[:2])}, ...) are"
+
+
+def disabled_modules(model) -> list[str]:
+    """What is switched off in ``model``: zero ``rezero`` scales and zero TAdaConv routing.
+
+    A freshly built MoViNet multiplies every block's residual branch by a
+    ``rezero`` scale that starts at 0, and TAdaConv's last routing layer starts
+    at 0 (alpha = 1); such modules cannot influence the output, so no test of
+    them on this model can fail.
+
+    Returns:
+      Names such as ``"block2_layer1 residual branch (rezero = 0)"``.
+    """
+    from official.vision.modeling.layers import nn_layers
+
+    from vizattn.hooks import endpoints
+    from vizattn.layers.tada import TAdaRouting
+
+    out = []
+    for name, endpoint in endpoints(model).items():
+        for layer in endpoint._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, nn_layers.Scale) and layer.weights:
+                if all(not np.any(w.numpy()) for w in layer.weights):
+                    out.append(f"{name} residual branch (rezero = 0)")
+            elif (
+                isinstance(layer, TAdaRouting)
+                and layer.built
+                and not np.any(layer.conv_b.kernel.numpy())
+            ):
+                out.append(f"{name} TAdaConv routing (zero, alpha = 1)")
+    return out
 
 
 def _layer_matrix(fn: Callable, shape, method: str, seed: int) -> np.ndarray:
@@ -255,19 +308,23 @@ def _output(fn, x) -> np.ndarray:
 
 
 def _model_endpoint(model, endpoint: str | None) -> str:
-    from vizattn.capture import endpoints
-    from vizattn.gradcam import resolve_layers
+    from vizattn.hooks import endpoints
+    from vizattn.names import resolve
 
+    names = [n for n in endpoints(model) if n != "head"]
     if endpoint is None:
-        names = [n for n in endpoints(model) if n != "head"]
         return names[-1]
-    return resolve_layers(model, endpoint, what="causality")[-1]
+    if endpoint == "head":
+        raise VizAttnError(
+            "layer 'head' is pooled over time, so it has no frames to check; "
+            f"use e.g. {names[-1]!r}."
+        )
+    return resolve(endpoint, names, what="layer")[-1]
 
 
 def _model_runner(model, name: str):
     """``f(batch) -> endpoint activation``: one eager call, the endpoint tapped."""
-    from vizattn.capture import endpoints
-    from vizattn.gradcam import tap_outputs
+    from vizattn.hooks import endpoints, tap
     from vizattn.models import init_states, is_stream
 
     tf = _tf()
@@ -277,10 +334,10 @@ def _model_runner(model, name: str):
     def run(x):
         got = {}
 
-        def record(_, outputs):
+        def record(args, kwargs, outputs):
             got["a"] = _first(outputs)
 
-        with tap_outputs({name: layer}, record):
+        with tap([(layer, record)]):
             if stream:
                 model({**init_states(model, tuple(x.shape)), "image": x}, training=False)
             else:
@@ -360,6 +417,7 @@ def check_causal(
     method: str = "perturb",
     seed: int = 0,
     endpoint: str | None = None,
+    randomize: bool = False,
 ) -> CausalReport:
     """Measures which input frames each output frame depends on.
 
@@ -376,6 +434,12 @@ def check_causal(
       endpoint: for models, which endpoint's activation is the output:
         ``"block3_layer1"``, or a block (``"block3"``, its last layer); default
         the last block.
+      randomize: for models, check a randomized copy
+        (:func:`vizattn.testing.randomize`: nonzero ``rezero`` scales, routing
+        and batch-norm statistics) so that every module inside the blocks
+        reaches the output; the model's own weights are restored afterwards.
+        Without it, modules that the model has switched off are listed in
+        ``report.disabled`` and the verdict says the check proves little.
 
     Returns:
       A :class:`CausalReport`.
@@ -390,12 +454,31 @@ def check_causal(
         raise VizAttnError(f"tol must be a number >= 0, got {tol!r}.")
     shape = _check_shape(clip_shape)
     if _is_movinet(layer_or_model):
-        matrix, name = _model_matrix(layer_or_model, shape, method, int(seed), endpoint)
+        model = layer_or_model
         from vizattn.models import is_stream
 
-        kind = "stream" if is_stream(layer_or_model) else "base"
-        target = f"{kind} MoViNet, endpoint {name}"
+        kind = "stream" if is_stream(model) else "base"
+        if randomize:
+            from vizattn.testing import randomize as randomize_weights
+
+            saved = model.get_weights()
+            try:
+                randomize_weights(model, seed=int(seed))
+                matrix, name = _model_matrix(model, shape, method, int(seed), endpoint)
+            finally:
+                model.set_weights(saved)
+            disabled = []
+            target = f"{kind} MoViNet (randomized copy, seed {int(seed)}), endpoint {name}"
+        else:
+            matrix, name = _model_matrix(model, shape, method, int(seed), endpoint)
+            disabled = disabled_modules(model)
+            target = f"{kind} MoViNet, endpoint {name}"
+        return CausalReport(matrix=matrix, tol=tol, method=method, target=target, disabled=disabled)
     else:
+        if randomize:
+            raise VizAttnError(
+                "randomize=True only applies to MoViNet models; randomize your layer's weights."
+            )
         if endpoint is not None:
             raise VizAttnError(
                 f"endpoint={endpoint!r} only applies to MoViNet models; pass the layer itself."
@@ -408,147 +491,3 @@ def check_causal(
         matrix = _layer_matrix(layer_or_model, shape, method, int(seed))
         target = _describe(layer_or_model)
     return CausalReport(matrix=matrix, tol=tol, method=method, target=target)
-
-
-# -- command line ----------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="vizattn check-causal",
-        description=(
-            "Measure which input frames each output frame of a MoViNet (or one of its "
-            "endpoints) depends on, and say whether anything reads the future. The model "
-            "gets random weights (vizattn.testing.randomize): a freshly built MoViNet "
-            "multiplies every block's residual branch by a zero rezero scale, which would "
-            "hide the modules inside the blocks. Exit code 0 if causal, 1 if something "
-            "leaks, 2 for bad input."
-        ),
-    )
-    p.add_argument(
-        "--model",
-        default="a0",
-        choices=("a0", "a1", "a2", "a3", "a4", "a5"),
-        help="MoViNet variant (default a0)",
-    )
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--stream",
-        dest="stream",
-        action="store_true",
-        default=True,
-        help="streaming (causal) configuration (default)",
-    )
-    mode.add_argument(
-        "--base",
-        dest="stream",
-        action="store_false",
-        help="base 3D configuration (not causal: for comparison)",
-    )
-    p.add_argument(
-        "--simam",
-        default="none",
-        choices=("none", "frame", "cumulative", "window", "clip"),
-        help="SimAM mode inserted in every block (default none)",
-    )
-    p.add_argument(
-        "--simam-position",
-        default="projection",
-        choices=("projection", "feature", "stem"),
-        help="where SimAM goes",
-    )
-    p.add_argument("--tada", choices=("v1", "v2"), help="add causal TAdaConv to every block")
-    p.add_argument(
-        "--layer",
-        metavar="ENDPOINT",
-        help="endpoint to check, e.g. block3_layer1 or block3 (default: the last "
-        "block, i.e. the whole network before the head pools time away)",
-    )
-    p.add_argument("--frames", type=int, default=8, help="frames in the test clip (default 8)")
-    p.add_argument("--size", type=int, default=32, help="height and width (default 32)")
-    p.add_argument(
-        "--tol", type=float, default=1e-6, help="influence above this counts (default 1e-6)"
-    )
-    p.add_argument(
-        "--method",
-        default="perturb",
-        choices=METHODS,
-        help="perturb one frame at a time, or gradients (default perturb)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default 0)")
-    p.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="print the matrix values, tracebacks and TensorFlow logs",
-    )
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``vizattn check-causal``: returns 0 if causal, 1 if something leaks, 2 for bad input."""
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help (0) or a usage error (2)
-        return int(e.code or 0)
-    from vizattn import _tf
-
-    _tf.quiet(args.verbose)
-    try:
-        if args.frames < 2:
-            raise VizAttnError(f"--frames {args.frames} is too few; use at least 2.")
-        if args.size < 8:
-            raise VizAttnError(f"--size {args.size} is too small; use at least 8 (e.g. 32).")
-        if not args.tol >= 0:
-            raise VizAttnError(f"--tol {args.tol} must be >= 0.")
-        if args.layer is not None and not _LAYER_SYNTAX.match(args.layer):
-            import difflib
-
-            options = ["stem", *(f"block{i}" for i in range(8))]
-            close = difflib.get_close_matches(args.layer, options, n=1, cutoff=0.4)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise VizAttnError(
-                f"unknown layer {args.layer!r}; {hint}use 'stem', a block such as 'block3' or "
-                "an endpoint such as 'block3_layer1'."
-            )
-        from vizattn.models import build_movinet
-        from vizattn.testing import randomize
-
-        simam = None if args.simam == "none" else args.simam
-        model = build_movinet(
-            args.model,
-            stream=args.stream,
-            simam=simam,
-            simam_position=args.simam_position,
-            tada=args.tada,
-            num_classes=10,
-        )
-        randomize(model, seed=args.seed)
-        report = check_causal(
-            model,
-            (1, args.frames, args.size, args.size, 3),
-            tol=args.tol,
-            method=args.method,
-            seed=args.seed,
-            endpoint=args.layer,
-        )
-    except VizAttnError as e:
-        if args.verbose:
-            import traceback
-
-            traceback.print_exc()
-        print(f"vizattn check-causal: error: {e}", file=sys.stderr)
-        return 2
-    config = (
-        f"model {args.model} {'stream' if args.stream else 'base'}, simam={args.simam}"
-        f"{f' ({args.simam_position})' if simam else ''}, tada={args.tada or 'none'}, "
-        f"clip [1, {args.frames}, {args.size}, {args.size}, 3], random weights (seed {args.seed})"
-    )
-    print(f"# {config}")
-    print(report.to_text(values=args.verbose))
-    return 0 if report.causal else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -8,6 +8,8 @@
   directory that is removed afterwards);
 * a Keras weight file (``.h5`` / ``.weights.h5``) or a ``model.save_weights``
   prefix;
+* a MoViNet stream ``.tflite`` file (TF Hub / Kaggle, int8 or float), converted
+  by :func:`vizattn.tflite.load_tflite_weights`;
 * an ``http(s)://`` URL, downloaded once into ``$VIZATTN_CACHE`` (default
   ``~/.cache/vizattn``), or ``"official"`` for the released Kinetics-600
   weights of ``model_id`` / ``stream``.
@@ -117,7 +119,8 @@ class RestoreSummary:
         save counter excluded; empty unless ``strict=False``).
       mismatched: ``"path: checkpoint shape vs model shape"`` for pairs that were
         skipped (empty unless ``strict=False``).
-      format: ``"checkpoint"`` (object-graph path matching) or ``"h5"``.
+      format: ``"checkpoint"`` (object-graph path matching), ``"h5"`` or
+        ``"tflite"`` (converted from a TFLite file).
     """
 
     source: str
@@ -343,6 +346,10 @@ def download(url: str, *, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
 def _restore_from_path(model, path: Path, *, source: str, strict: bool) -> RestoreSummary:
     text = str(path)
     lower = text.lower()
+    if path.is_file() and lower.endswith(".tflite"):
+        from vizattn.tflite import load_tflite_weights
+
+        return load_tflite_weights(model, path, source=source, strict=strict)
     if path.is_file() and lower.endswith(_H5_SUFFIXES):
         return _restore_h5(model, path, source=source)
     if path.is_file() and (lower.endswith(_ARCHIVE_SUFFIXES) or _is_tar(path)):

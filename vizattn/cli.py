@@ -1,20 +1,35 @@
-"""The ``vizattn`` command line.
+"""The ``vizattn`` command line: one module, one set of model options for every command.
 
 ::
 
     vizattn render VIDEO --layer block3            # heatmap video next to the input
-    vizattn layers --model a0 --simam frame        # hook names, kinds and shapes
-    vizattn demo                                   # regenerate assets/demo.mp4
+    vizattn predict VIDEO --top 5 --every 25       # what the model sees, as it streams
+    vizattn evaluate VIDEO --masks MASKS.npz       # do the maps point at the evidence?
     vizattn check-causal --simam clip              # does anything read the future?
+    vizattn layers                                 # hook names, kinds and shapes
+    vizattn train-demo --out DIR                   # re-make the bundled demo model
+    vizattn batch 'videos/*.mp4' --out DIR         # a whole data set (Apache Beam)
+    vizattn demo                                   # re-make assets/demo.mp4 and its masks
 
-Nothing heavy is imported before the arguments are parsed, so ``--help``
-answers at once. TensorFlow's log noise is off unless ``-v`` is given. Bad
-input gets one line on stderr and exit code 2 (``-v`` shows the traceback).
+Model options, the same flags and defaults everywhere: ``--checkpoint`` (default:
+the bundled demo model; ``random`` for random weights; or a Model Garden
+checkpoint, a Keras weight file or an official ``.tflite``), ``--model``,
+``--simam``, ``--simam-position``, ``--tada``, ``--base``, ``--num-classes``,
+``--seed``. Architecture flags without ``--checkpoint`` build that variant with
+random weights.
+
+Every check that needs no model runs before a model is built: input readable,
+output folder writable, format supported, output not the input, layer and kind
+known for the model, checkpoint present. Nothing heavy is imported before the
+arguments are parsed, so ``--help`` answers at once. TensorFlow's log noise is off
+unless ``-v``. Bad input gets one line on stderr and exit code 2 (``-v`` shows
+the traceback); Ctrl-C exits 130 and leaves no partial output.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -23,81 +38,96 @@ __all__ = ["main"]
 
 MODEL_IDS = ("a0", "a1", "a2", "a3", "a4", "a5")
 SIMAM_MODES = ("frame", "cumulative", "window", "clip")
-RENDER_KINDS = ("simam", "simam_energy", "simam_input", "activation", "gradcam")
+MAP_KINDS = ("simam", "simam_energy", "simam_input", "activation", "gradcam", "grad_x_act")
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument("--model", default="a0", choices=MODEL_IDS, help="MoViNet variant (default a0)")
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit code 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# -- shared options --------------------------------------------------------------
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model (the same for every command)")
     g.add_argument(
         "--checkpoint",
-        help="Model Garden checkpoint (dir, .tar.gz, URL, 'official') "
-        "or Keras weight file; without it weights are random",
+        metavar="PATH",
+        help="weights: a Model Garden checkpoint (dir, .tar.gz, prefix), a Keras weight file, "
+        "an official MoViNet .tflite, 'random', or 'demo' (default: the bundled demo model, "
+        "or random weights when architecture flags are given)",
     )
+    g.add_argument("--model", choices=MODEL_IDS, help="MoViNet variant (default a0)")
     g.add_argument(
         "--simam",
-        default="frame",
         choices=(*SIMAM_MODES, "none"),
-        help="SimAM mode inserted in every block (default frame; 'none' for plain)",
+        help="SimAM mode in every block (default frame; 'none' for plain MoViNet)",
     )
     g.add_argument(
         "--simam-position",
-        default="projection",
         choices=("projection", "feature", "stem"),
-        help="where SimAM goes",
+        help="where SimAM goes (default projection)",
     )
-    g.add_argument("--tada", choices=("v1", "v2"), help="add causal TAdaConv to every block")
-    mode = g.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--stream",
-        dest="stream",
+    g.add_argument("--tada", choices=("v1", "v2", "none"), help="causal TAdaConv in every block")
+    g.add_argument(
+        "--base",
         action="store_true",
-        default=True,
-        help="streaming model, frame by frame with states (default)",
+        help="the base 3D model (not causal; default: the streaming model)",
     )
-    mode.add_argument(
-        "--clip", dest="stream", action="store_false", help="base 3D model on clip chunks"
+    g.add_argument("--num-classes", type=int, help="classifier size (default 600)")
+    g.add_argument("--seed", type=int, help="with random weights: randomize them with this seed")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", help="tracebacks and TensorFlow logs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or notices")
+
+
+def _range_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("range")
+    g.add_argument("--start", type=float, help="start time in seconds")
+    g.add_argument("--end", type=float, help="end time in seconds")
+    g.add_argument("--max-frames", type=int, help="at most this many frames")
+    g.add_argument("--chunk", type=int, default=16, help="frames per model call (default 16)")
+    g.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="use the frames of a truncated or corrupt file instead of failing",
     )
-    g.add_argument("--num-classes", type=int, default=600, help="classifier size (default 600)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="vizattn",
         description="See and prove what attention does inside streaming MoViNet models.",
     )
     p.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser(
         "render",
         help="write a heatmap video of what a layer attends to",
         description="Overlay per-frame maps of a layer on the video and write them as a video. "
-        "Output format follows the extension: .mp4 (H.264, yuv420p), .webm, .gif, "
+        "The output format follows the extension: .mp4 (H.264, yuv420p), .webm, .gif, "
         "or a folder of PNG frames.",
     )
     r.add_argument("video", help="input video file")
     r.add_argument(
         "--layer",
         action="append",
-        default=None,
-        help="endpoint or block prefix: block3, block3_layer1, stem (repeat or "
-        "comma-separate for --layout grid; default block3)",
+        help="endpoint or block: block3, block3_layer1, stem (repeat or comma-separate for a "
+        "grid; default block3)",
     )
     r.add_argument(
         "--kind",
         default="simam",
-        help=f"map kind, comma-separated for grid: {', '.join(RENDER_KINDS)} (default simam)",
+        help=f"map kind, comma-separated for a grid: {', '.join(MAP_KINDS)} (default simam)",
     )
-    r.add_argument(
-        "-o", "--output", help="output path (default {stem}_{layer}_{kind}.mp4 next to the input)"
-    )
-    _add_model_options(r)
-    r.add_argument(
-        "--resolution",
-        type=int,
-        help="model input size (shorter side); default depends on the model",
-    )
+    r.add_argument("-o", "--output", help="output path (default {stem}_{layer}_{kind}.mp4)")
+    r.add_argument("--resolution", type=int, help="model input size (default: the model's)")
     look = r.add_argument_group("look")
     look.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity (default 0.5)")
     look.add_argument("--colormap", default="inferno", help="matplotlib colormap name")
@@ -109,116 +139,430 @@ def _parser() -> argparse.ArgumentParser:
     )
     look.add_argument("--layout", default="overlay", choices=("overlay", "side-by-side", "grid"))
     look.add_argument(
-        "--predictions", action="store_true", help="add a strip with the top predictions over time"
+        "--predictions", action="store_true", help="add a strip with the top classes over time"
     )
     look.add_argument("--labels", help="text file with one class name per line")
-    rng = r.add_argument_group("range")
-    rng.add_argument("--start", type=float, help="start time in seconds")
-    rng.add_argument("--end", type=float, help="end time in seconds")
-    rng.add_argument("--max-frames", type=int, help="at most this many frames")
-    rng.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
-    r.add_argument("--chunk", type=int, default=16, help="frames per model call (default 16)")
-    r.add_argument(
-        "--allow-truncated",
-        action="store_true",
-        help="render the frames of a truncated or corrupt file instead of failing",
+    look.add_argument(
+        "--class",
+        dest="class_index",
+        help="class that gradcam/grad_x_act explain: an index or a name (default: the prediction)",
     )
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    r.add_argument("-v", "--verbose", action="store_true", help="tracebacks and TF logs")
+    look.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
+    _range_options(r)
+    _model_options(r)
+    _common(r)
 
-    lay = sub.add_parser("layers", help="list hook names, kinds and shapes of a model")
-    _add_model_options(lay)
-    lay.add_argument("--resolution", type=int, default=172, help="input size for the shapes")
-    lay.add_argument("--frames", type=int, default=2, help="frames for the shapes")
-    lay.add_argument("-v", "--verbose", action="store_true")
+    pr = sub.add_parser(
+        "predict",
+        help="print the top classes of a video (quick check of weights and preprocessing)",
+        description="Stream a video through the model and print its top classes with "
+        "probabilities, for the whole clip and, with --every N, every N frames.",
+    )
+    pr.add_argument("video", help="input video file")
+    pr.add_argument("--top", type=int, default=5, help="how many classes (default 5)")
+    pr.add_argument("--every", type=int, help="also print the top classes every N frames")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pr.add_argument("--labels", help="text file with one class name per line")
+    pr.add_argument("--resolution", type=int, help="model input size (default: the model's)")
+    _range_options(pr)
+    _model_options(pr)
+    _common(pr)
 
-    d = sub.add_parser("demo", help="regenerate the demo clip and its object masks")
-    d.add_argument("--out", default="assets", help="output folder (default assets)")
-    d.add_argument("--seconds", type=float, default=4.0)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("-v", "--verbose", action="store_true")
+    ev = sub.add_parser(
+        "evaluate",
+        help="measure where maps point against ground-truth masks",
+        description="Compare map kinds and blocks against object masks (pointing game, energy "
+        "inside, AUROC), beside a centre, noise and frame-difference baseline and the per-block "
+        "oracle.",
+    )
+    ev.add_argument("video", help="input video file")
+    ev.add_argument("--masks", required=True, help="masks .npz (masks, names, target, ...)")
+    ev.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': stdout)")
+    ev.add_argument("--layer", action="append", help="blocks to evaluate (default: all)")
+    ev.add_argument("--kind", help="comma-separated map kinds (default: all)")
+    ev.add_argument(
+        "--class",
+        dest="class_index",
+        help="class the gradient maps explain (default: the masks' label, else the prediction)",
+    )
+    ev.add_argument(
+        "--tolerance", type=int, default=4, help="pointing-game tolerance in mask pixels"
+    )
+    ev.add_argument(
+        "--deletion", action="store_true", help="also run temporal deletion/insertion (slower)"
+    )
+    ev.add_argument("--steps", type=int, default=8, help="deletion/insertion steps (default 8)")
+    _range_options(ev)
+    _model_options(ev)
+    _common(ev)
 
-    sub.add_parser(
+    cc = sub.add_parser(
         "check-causal",
         help="measure which input frames each output frame depends on",
-        add_help=False,
+        description="Measure which input frames each output frame of a MoViNet endpoint "
+        "depends on, and say whether anything reads the future. Exit code 0 if causal, 1 if "
+        "something leaks, 2 for bad input.",
     )
+    cc.add_argument("--layer", help="endpoint or block to check (default: the last block)")
+    cc.add_argument("--frames", type=int, default=8, help="frames in the test clip (default 8)")
+    cc.add_argument("--size", type=int, default=32, help="height and width (default 32)")
+    cc.add_argument("--tol", type=float, default=1e-6, help="influence above this counts")
+    cc.add_argument("--method", default="perturb", choices=("perturb", "grad"))
+    cc.add_argument(
+        "--randomize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check a randomized copy, so every module reaches the output (default: on for "
+        "random weights, off for trained ones)",
+    )
+    _model_options(cc)
+    _common(cc)
+
+    lay = sub.add_parser("layers", help="list hook names, kinds and shapes of a model")
+    lay.add_argument("--resolution", type=int, default=64, help="input size for the shapes")
+    lay.add_argument("--frames", type=int, default=2, help="frames for the shapes")
+    _model_options(lay)
+    _common(lay)
+
+    td = sub.add_parser(
+        "train-demo",
+        help="train the demo model (MoViNet-A0 stream + SimAM on the moving-shapes task)",
+    )
+    td.add_argument("--out", required=True, help="output folder for the model bundle")
+    td.add_argument("--steps", type=int, help="training steps (default: the bundled model's)")
+    td.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
+    td.add_argument("--size", type=int, help="frame size in pixels")
+    td.add_argument("--frames", type=int, help="frames per clip")
+    td.add_argument("--batch", type=int, help="clips per step")
+    _common(td)
+
+    b = sub.add_parser(
+        "batch",
+        help="capture and summarize a whole folder of videos with Apache Beam",
+        description="Run the model over many videos with Apache Beam (pip install "
+        "'vizattn[scale]'): one cache per video, per-video summaries, per-layer and per-class "
+        "aggregates, failures.csv for bad videos.",
+    )
+    b.add_argument("inputs", help="a glob, a folder, or a .txt/.csv list of paths (and labels)")
+    b.add_argument("--out", required=True, help="output folder")
+    b.add_argument("--masks-dir", help="folder of masks .npz named like the videos")
+    b.add_argument("--kinds", help="comma-separated kinds (default simam,simam_energy,tada,logits)")
+    b.add_argument("--names", help="comma-separated layers (default: all)")
+    b.add_argument(
+        "--runner",
+        default="DirectRunner",
+        help="Beam runner: DirectRunner, FlinkRunner, SparkRunner, DataflowRunner",
+    )
+    b.add_argument("--force", action="store_true", help="redo videos whose cache exists")
+    _model_options(b)
+    _common(b)
+
+    d = sub.add_parser("demo", help="re-make the demo clip and its object masks")
+    d.add_argument("--out", default="assets", help="output folder (default assets)")
+    d.add_argument("--seed", type=int, help="clip seed (default: the bundled clip's)")
+    _common(d)
     return p
 
 
-def _fail(message: str, verbose: bool) -> int:
-    if verbose:
-        traceback.print_exc()
-    print(f"vizattn: error: {message}", file=sys.stderr)
-    return 2
+# -- model from the options ------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``vizattn`` command; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "check-causal":
-        from vizattn import causal
+def _architecture(args) -> dict:
+    """The architecture flags the user gave (``None`` where not given)."""
+    simam = getattr(args, "simam", None)
+    tada = getattr(args, "tada", None)
+    return {
+        "model_id": getattr(args, "model", None),
+        "stream": False if getattr(args, "base", False) else None,
+        "simam": "" if simam is None else (None if simam == "none" else simam),
+        "simam_position": getattr(args, "simam_position", None),
+        "tada": None if tada in (None, "none") else tada,
+        "num_classes": getattr(args, "num_classes", None),
+    }
 
-        return causal.main(argv[1:])
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.version:
-        from vizattn import __version__
 
-        print(f"vizattn {__version__}")
-        return 0
-    if args.command is None:
-        parser.print_help()
-        return 2
-    verbose = getattr(args, "verbose", False)
-    from vizattn import _tf
+_ARCH_FLAGS = ("model", "simam", "simam_position", "tada", "num_classes")
 
-    _tf.quiet(verbose)
-    from vizattn.errors import VizAttnError
 
-    try:
-        if args.command == "render":
-            from vizattn.render import render_cli
+def _weights(args) -> str:
+    """``demo``, ``random`` or a path: what ``--checkpoint`` (or its absence) means."""
+    if args.checkpoint:
+        return args.checkpoint
+    given = any(getattr(args, k, None) is not None for k in _ARCH_FLAGS) or args.base
+    return "random" if given else "demo"
 
-            return render_cli(args)
-        if args.command == "layers":
-            return _layers(args)
-        if args.command == "demo":
-            from vizattn.demo import make_demo
 
-            video, masks = make_demo(args.out, seconds=args.seconds, seed=args.seed)
-            print(f"wrote {video} and {masks}")
-            return 0
-    except VizAttnError as e:
-        return _fail(str(e), verbose)
-    except KeyboardInterrupt:
-        print("vizattn: interrupted; no partial output was left.", file=sys.stderr)
-        return 130
-    except (OSError, MemoryError) as e:
-        return _fail(f"{e.__class__.__name__}: {e}", verbose)
+def _model_spec(args) -> dict:
+    """What the model will be, known without building it (for the early checks)."""
+    weights = _weights(args)
+    arch = _architecture(args)
+    if weights == "demo":
+        from vizattn.demo_bundle import demo_build_options
+
+        spec = dict(demo_build_options())
+    elif weights == "random":
+        spec = {"model_id": "a0", "stream": True, "simam": "frame", "simam_position": "projection"}
+    else:  # trained weights: no SimAM unless asked; the model id may come from the file
+        spec = {"model_id": "a5", "stream": True, "simam": None, "simam_position": "projection"}
+    for key, value in arch.items():
+        if key == "simam":
+            if value != "":
+                spec["simam"] = value
+        elif value is not None:
+            spec[key] = value
+    if weights not in ("demo", "random") and "://" not in weights and weights != "official":
+        path = os.path.expanduser(weights)
+        prefix_files = [path + ".index"]
+        if not os.path.exists(path) and not any(os.path.exists(f) for f in prefix_files):
+            from vizattn.errors import VizAttnError
+
+            raise VizAttnError(
+                f"checkpoint {weights!r} does not exist; pass a checkpoint directory, a .tar.gz, "
+                "a Keras weight file, a .tflite file, 'random' or 'demo'."
+            )
+    return spec
+
+
+def _load(args, say):
+    from vizattn.models import load_model
+
+    weights = _weights(args)
+    arch = _architecture(args)
+    if weights == "demo" and not args.checkpoint:
+        arch = {k: ("" if k == "simam" else None) for k in arch}
+    seed = getattr(args, "seed", None)
+    if weights == "random" and seed is None and args.command == "check-causal":
+        seed = 0
+    say("building model")
+    return load_model(weights, **arch, seed=seed, notify=say)
+
+
+# -- commands --------------------------------------------------------------------
+
+
+def _render(args, say) -> int:
+    from vizattn import rendering
+    from vizattn import video as vid
+
+    layers = rendering._split(args.layer or ["block3"])
+    kinds = rendering._split(args.kind)
+    rendering.check_look(
+        layers,
+        kinds,
+        alpha=args.alpha,
+        colormap=args.colormap,
+        normalize=args.normalize,
+        layout=args.layout,
+        chunk=args.chunk,
+    )
+    info = vid.probe(args.video)
+    output = args.output or rendering.default_output(args.video, layers, kinds)
+    vid.check_output_path(output, inputs=[args.video])
+    if args.labels and not os.path.isfile(args.labels):
+        from vizattn.errors import VizAttnError
+
+        raise VizAttnError(f"labels file {args.labels!r} does not exist; pass a text file.")
+    spec = _model_spec(args)
+    rendering.check_render_request(
+        layers,
+        kinds,
+        model_id=spec["model_id"],
+        simam=spec.get("simam"),
+        simam_position=spec.get("simam_position") or "projection",
+    )
+    del info
+    model = _load(args, say)
+    result = rendering.render(
+        args.video,
+        model=model,
+        names=layers,
+        kind=kinds,
+        output=output,
+        resolution=args.resolution,
+        alpha=args.alpha,
+        colormap=args.colormap,
+        normalize=args.normalize,
+        layout=args.layout,
+        predictions=args.predictions,
+        labels=args.labels,
+        class_index=_class_arg(args.class_index),
+        start=args.start,
+        end=args.end,
+        max_frames=args.max_frames,
+        fps=args.fps,
+        chunk=args.chunk,
+        allow_truncated=args.allow_truncated,
+        progress=not args.quiet,
+        on_message=say,
+    )
+    print(
+        f"wrote {result.output} ({result.frames} frames; processing speed "
+        f"{result.processing_speed:.1f} frames/s)"
+    )
     return 0
 
 
-def _layers(args) -> int:
-    from vizattn.capture import capture
-    from vizattn.models import build_movinet
+def _class_arg(value):
+    if value is None:
+        return None
+    return int(value) if value.strip().lstrip("-").isdigit() else value
 
-    model = build_movinet(
-        args.model,
-        stream=args.stream,
-        simam=None if args.simam == "none" else args.simam,
-        simam_position=args.simam_position,
-        tada=args.tada,
-        num_classes=args.num_classes,
-        checkpoint=args.checkpoint,
-    )
+
+def _predict(args, say) -> int:
+    from vizattn import video as vid
+    from vizattn.errors import VizAttnError
+
+    if args.top < 1:
+        raise VizAttnError(f"--top {args.top} must be >= 1.")
+    if args.every is not None and args.every < 1:
+        raise VizAttnError(f"--every {args.every} must be >= 1 frame.")
+    info = vid.probe(args.video)
+    _model_spec(args)
+    model = _load(args, say)
     import numpy as np
 
+    from vizattn.hooks import capture_stream
+    from vizattn.labels import class_names, top_k
+    from vizattn.rendering import model_input_size
+
+    names = class_names(model, labels_file=args.labels)
+    size = model_input_size(model, info.height, info.width, args.resolution)
+    probs = []
+    rng = {"start": args.start, "end": args.end, "max_frames": args.max_frames}
+    with vid.VideoReader(args.video, **rng) as reader:
+        for cache in capture_stream(model, reader, chunk=args.chunk, kinds=["logits"], size=size):
+            probs.append(cache.probabilities()[0])
+        if reader.truncated and not args.allow_truncated:
+            raise VizAttnError(
+                f"{args.video!r} is truncated after {reader.frames_read} frames "
+                f"({reader.truncated_reason}); pass --allow-truncated to use what decodes."
+            )
+    p = np.concatenate(probs)
+    fps = float(info.fps or 25)
+
+    def entry(t: int) -> dict:
+        return {
+            "frame": t,
+            "time": round((t + 1) / fps, 3),
+            "top": [
+                {"class": name, "index": int(i), "probability": round(float(q), 6)}
+                for name, i, q in top_k(p[t], args.top, names)
+            ],
+        }
+
+    result = {"video": args.video, "frames": int(len(p)), "clip": entry(len(p) - 1)}
+    if args.every:
+        result["every"] = [entry(t) for t in range(args.every - 1, len(p), args.every)]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{args.video}: {len(p)} frames; top {args.top} after the last frame:")
+    for item in result["clip"]["top"]:
+        print(f"  {item['probability']:7.4f}  {item['class']}  ({item['index']})")
+    for row in result.get("every", []):
+        tops = ", ".join(f"{x['class']} {x['probability']:.3f}" for x in row["top"][:3])
+        print(f"  frame {row['frame']:>5} ({row['time']:6.2f} s): {tops}")
+    return 0
+
+
+def _evaluate(args, say) -> int:
+    from vizattn import video as vid
+    from vizattn.evaluation import evaluate, load_masks
+
+    vid.probe(args.video)
+    masks = load_masks(args.masks)
+    if args.json and args.json != "-":
+        _check_writable(args.json, inputs=[args.video, args.masks])
+    _model_spec(args)
+    model = _load(args, say)
+    from vizattn.models import model_info
+    from vizattn.rendering import _split
+
+    frames, _ = vid.read_all(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
+    info = model_info(model)
+    options = {"class_index": _class_arg(args.class_index)} if args.class_index else {}
+    table = evaluate(
+        model,
+        frames,
+        masks,
+        blocks=_split(args.layer) or None,
+        kinds=_split(args.kind) or None,
+        tolerance=args.tolerance,
+        deletion=args.deletion,
+        steps=args.steps,
+        size=getattr(info, "input_size", None),
+        **options,
+    )
+    print(table.to_text())
+    if args.json == "-":
+        print(json.dumps(table.to_dict(), indent=2))
+    elif args.json:
+        table.save_json(args.json)
+        say(f"wrote {args.json}")
+    return 0
+
+
+def _check_writable(path: str, *, inputs=()) -> None:
+    from vizattn.errors import VizAttnError
+
+    target = os.path.abspath(path)
+    if any(os.path.abspath(i) == target for i in inputs):
+        raise VizAttnError(f"output {path!r} is also an input; pass another output path.")
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise VizAttnError(f"folder {folder!r} does not exist; create it or pass another path.")
+    if not os.access(folder, os.W_OK):
+        raise VizAttnError(f"folder {folder!r} is not writable; pass another output path.")
+
+
+def _check_causal(args, say) -> int:
+    from vizattn.errors import VizAttnError
+
+    if args.frames < 2:
+        raise VizAttnError(f"--frames {args.frames} is too few; use at least 2.")
+    if args.size < 8:
+        raise VizAttnError(f"--size {args.size} is too small; use at least 8 (e.g. 32).")
+    if not args.tol >= 0:
+        raise VizAttnError(f"--tol {args.tol} must be >= 0.")
+    spec = _model_spec(args)
+    if args.layer is not None:
+        from vizattn.names import endpoint_names, resolve
+
+        resolve(args.layer, [n for n in endpoint_names(spec["model_id"]) if n != "head"])
+    weights = _weights(args)
+    randomize = args.randomize if args.randomize is not None else weights == "random"
+    model = _load(args, say)
+    from vizattn.causal import check_causal
+
+    report = check_causal(
+        model,
+        (1, args.frames, args.size, args.size, 3),
+        tol=args.tol,
+        method=args.method,
+        seed=args.seed or 0,
+        endpoint=args.layer,
+        randomize=randomize,
+    )
+    print(f"# weights: {weights}{' (checked a randomized copy)' if randomize else ''}")
+    print(report.to_text(values=args.verbose))
+    return 0 if report.causal else 1
+
+
+def _layers(args, say) -> int:
+    import numpy as np
+
+    _model_spec(args)
+    model = _load(args, say)
+    from vizattn.hooks import capture
+
     clip = np.zeros((1, args.frames, args.resolution, args.resolution, 3), np.uint8)
-    cache = capture(model, clip, stream=False)
+    cache = capture(model, clip)
     width = max(len(n) for n in cache)
+    from vizattn.models import model_info
+
+    info = model_info(model)
     print(
-        f"# model {args.model} {'stream' if args.stream else 'base'}, "
+        f"# model {info.model_id} {'stream' if info.stream else 'base'}, "
         f"clip [1, {args.frames}, {args.resolution}, {args.resolution}, 3]"
     )
     print(f"{'name':<{width}}  {'kind':<15} shape")
@@ -228,6 +572,121 @@ def _layers(args) -> int:
     return 0
 
 
+def _train_demo(args, say) -> int:
+    from vizattn.training import train_demo
+
+    options = {
+        k: getattr(args, k)
+        for k in ("steps", "size", "frames", "batch")
+        if getattr(args, k) is not None
+    }
+    record = train_demo(args.out, seed=args.seed, progress=not args.quiet, **options)
+    acc = record.get("heldout_accuracy_last_frame", record.get("accuracy"))
+    print(
+        f"wrote the demo model to {args.out}" + (f" (held-out accuracy {acc:.3f})" if acc else "")
+    )
+    return 0
+
+
+def _batch(args, say) -> int:
+    from vizattn.beam_pipeline import run_batch
+
+    arch = _architecture(args)
+    summary = run_batch(
+        args.inputs,
+        args.out,
+        checkpoint=_weights(args),
+        model_options={k: v for k, v in arch.items() if v not in (None, "")},
+        masks_dir=args.masks_dir,
+        kinds=args.kinds.split(",") if args.kinds else None,
+        names=args.names.split(",") if args.names else None,
+        runner=args.runner,
+        pipeline_args=args.beam_args,
+        force=args.force,
+        seed=args.seed,
+    )
+    print(json.dumps(summary.get("counters", summary), indent=2, default=str))
+    return 0
+
+
+def _demo(args, say) -> int:
+    from vizattn.demo import make_demo
+
+    options = {} if args.seed is None else {"seed": args.seed}
+    video, masks = make_demo(args.out, **options)
+    print(f"wrote {video} and {masks}")
+    return 0
+
+
+COMMANDS = {
+    "render": _render,
+    "predict": _predict,
+    "evaluate": _evaluate,
+    "check-causal": _check_causal,
+    "layers": _layers,
+    "train-demo": _train_demo,
+    "batch": _batch,
+    "demo": _demo,
+}
+
+
+def _fail(message: str, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exc()
+    print(f"vizattn: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _os_error(e: OSError) -> str:
+    what = e.strerror or str(e) or type(e).__name__
+    name = e.filename
+    if name and os.path.basename(str(name)).startswith("."):  # our hidden temporary file
+        name = os.path.dirname(str(name))
+    return f"{what}: {name}" if name else what
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``vizattn`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    extra: list[str] = []
+    if argv and argv[0] == "batch":
+        args, extra = parser.parse_known_args(argv)  # the rest are Beam pipeline options
+    else:
+        args = parser.parse_args(argv)
+    args.beam_args = extra
+    if args.version:
+        from vizattn import __version__
+
+        print(f"vizattn {__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    verbose = getattr(args, "verbose", False)
+    quiet = getattr(args, "quiet", False)
+    from vizattn import _tf
+
+    _tf.quiet(verbose)
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"vizattn: {message}", file=sys.stderr, flush=True)
+
+    from vizattn.errors import VizAttnError
+
+    try:
+        return COMMANDS[args.command](args, say)
+    except VizAttnError as e:
+        return _fail(" ".join(str(e).split()), verbose)
+    except KeyboardInterrupt:
+        print("vizattn: interrupted; no partial output was left.", file=sys.stderr)
+        return 130
+    except OSError as e:
+        return _fail(_os_error(e), verbose)
+    except MemoryError:
+        return _fail("out of memory; use a shorter range (--max-frames) or --chunk 4.", verbose)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.exit(main())

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from vizattn.errors import VizAttnError
+from vizattn.labels import softmax
 
 __all__ = [
     "ONE_COLUMN",
@@ -47,12 +47,15 @@ __all__ = [
     "STYLE",
     "TWO_COLUMN",
     "compare_causality",
+    "deletion_insertion_curves",
     "dependency_matrix",
     "energy_histogram",
     "frame_strip",
     "layer_grid",
+    "metric_bars",
     "paper_style",
     "prediction_timeline",
+    "randomization_correlations",
     "save",
     "se_gates",
     "tada_alpha",
@@ -548,23 +551,17 @@ def compare_causality(
 # -- cache internals -----------------------------------------------------------------
 
 
-def _endpoint_matches(name: str, selector: str) -> bool:
-    endpoint = name.rsplit("/", 1)[0]
-    return name == selector or endpoint == selector or endpoint.startswith(selector + "_")
-
-
 def _hooks(cache: Any, selector: str, kind: str) -> list[str]:
-    names = sorted(
-        n for n in cache if n.rsplit("/", 1)[-1] == kind and _endpoint_matches(n, selector)
-    )
-    if not names:
-        have = sorted({n.rsplit("/", 1)[0] for n in cache if n.rsplit("/", 1)[-1] == kind})
-        shown = ", ".join(have[:8]) + (f", ... ({len(have)} in all)" if len(have) > 8 else "")
+    """Hook names of ``kind`` that ``selector`` picks (the one resolver, :mod:`vizattn.names`)."""
+    from vizattn.cache import kind_of
+    from vizattn.names import resolve
+
+    held = sorted(n for n in cache if kind_of(n) == kind)
+    if not held:
         raise VizAttnError(
-            f"no {kind!r} in this cache for layer {selector!r}; layers with {kind!r}: "
-            f"{shown or 'none (capture with kinds=[' + repr(kind) + '])'}."
+            f"this cache holds no {kind!r}; capture with kinds=[{kind!r}] to plot it."
         )
-    return names
+    return resolve(selector, held, what="layer", sort=True)
 
 
 def _one_hook(cache: Any, layer: str, kind: str) -> tuple[str, np.ndarray]:
@@ -756,12 +753,6 @@ def se_gates(
 # -- predictions ---------------------------------------------------------------------
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def prediction_timeline(
     logits: Any,
     labels: Sequence[str] | None = None,
@@ -808,7 +799,7 @@ def prediction_timeline(
         raise VizAttnError(f"{len(labels)} labels for {n_classes} classes; pass one per class.")
     if int(top_k) < 1:
         raise VizAttnError(f"top_k must be >= 1, got {top_k!r}.")
-    p = _softmax(z)
+    p = softmax(z)
     k = min(int(top_k), n_classes)
     best = p.max(axis=0)
     chosen = np.argsort(-best, kind="stable")[:k]
@@ -873,26 +864,20 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int | None = None) -> Pat
         raise VizAttnError(
             f"cannot create the folder {os.fspath(folder)!r} ({e.strerror}); pass a writable path."
         ) from None
-    tmp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    from vizattn.files import atomic_path
+
     try:
-        # O_EXCL: never clobber; mode 0o666 minus umask, like any new file.
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as e:
-        raise VizAttnError(
-            f"cannot write in {os.fspath(folder)!r} ({e.strerror}); pass a writable path."
-        ) from None
-    try:
-        with paper_style(), _settled(fig):
+        with atomic_path(path, suffix="") as tmp, paper_style(), _settled(fig):
             fig.savefig(
                 tmp,
                 format=fmt,
                 dpi=dpi or STYLE["savefig.dpi"],
                 metadata=dict(_METADATA[fmt]),
             )
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    except PermissionError as e:
+        raise VizAttnError(
+            f"cannot write in {os.fspath(folder)!r} ({e.strerror}); pass a writable path."
+        ) from None
     return path
 
 
@@ -925,3 +910,269 @@ def _settled(fig: Figure) -> Iterator[None]:
         yield
     finally:
         fig.set_layout_engine(engine)
+
+
+# -- explanation quality (vizattn.metrics, vizattn.evaluation) -------------------------
+
+
+def _onset_of(after: Any) -> int | None:
+    if after is None:
+        return None
+    after = np.asarray(after, bool).ravel()
+    return int(np.argmax(after)) if after.any() else None
+
+
+def deletion_insertion_curves(
+    result: Any,
+    *,
+    fps: float | None = None,
+    title: str | None = None,
+    width: float | str = "two",
+) -> Figure:
+    """Temporal deletion and insertion: the target's probability over time, per step.
+
+    Three panels: the probability at every frame with the top share of pixels
+    removed (deletion; one line per share, darker = more removed), the same
+    with only that share shown (insertion), and the area under each curve per
+    frame. A dotted line marks the onset (the first decidable frame) when known.
+
+    Args:
+      result: a :class:`vizattn.metrics.DeletionInsertion`.
+      fps: frames per second, to label the x axis in seconds.
+      title: figure title.
+      width: ``"one"``, ``"two"`` or inches.
+
+    Returns:
+      The figure: three axes plus a colour bar.
+
+    >>> result = metrics.deletion_insertion(model, clip, maps)   # doctest: +SKIP
+    >>> fig = deletion_insertion_curves(result)                  # doctest: +SKIP
+    """
+    try:
+        fractions = np.asarray(result.fractions, np.float64)
+        deletion = np.asarray(result.deletion, np.float64)
+        insertion = np.asarray(result.insertion, np.float64)
+    except AttributeError:
+        raise VizAttnError(
+            f"deletion_insertion_curves needs a vizattn.metrics.DeletionInsertion, got "
+            f"{type(result).__name__}."
+        ) from None
+    if deletion.ndim != 2 or deletion.shape != insertion.shape or len(fractions) != len(deletion):
+        raise VizAttnError(
+            f"curves must be [steps + 1, time] with one fraction per step, got "
+            f"{list(deletion.shape)}, {list(insertion.shape)} and {len(fractions)} fractions."
+        )
+    count = deletion.shape[1]
+    x = np.arange(count) / float(fps) if fps else np.arange(count)
+    onset = _onset_of(getattr(result, "after", None))
+    cmap = mpl.colormaps["viridis_r"]
+    norm = Normalize(0.0, 1.0)
+    with paper_style():
+        w = _width(width)
+        fig = _figure(w, w * 0.32 + (0.2 if title else 0.0))
+        axes = fig.subplots(1, 3)
+        for ax, curves, name in (
+            (axes[0], deletion, "deletion: top share removed"),
+            (axes[1], insertion, "insertion: only top share shown"),
+        ):
+            for k, share in enumerate(fractions):
+                ax.plot(x, curves[k], color=cmap(norm(share)), lw=0.8)
+            ax.set_ylim(0, 1.02)
+            ax.set_title(name, pad=3)
+            ax.set_ylabel(f"p(class {getattr(result, 'target', '?')})")
+        dauc = _trapezoid_rows(deletion, fractions)
+        iauc = _trapezoid_rows(insertion, fractions)
+        axes[2].plot(x, dauc, label="deletion (lower is better)", color=PALETTE[3])
+        axes[2].plot(x, iauc, label="insertion (higher is better)", color=PALETTE[0])
+        axes[2].set_ylim(0, 1.02)
+        axes[2].set_title("area under the curve", pad=3)
+        axes[2].legend(loc="best", fontsize=6)
+        for ax in axes:
+            ax.set_xlabel("time (s)" if fps else "frame $t$")
+            if count > 1:
+                ax.set_xlim(x[0], x[-1])
+            if onset is not None:
+                ax.axvline(x[onset], color="0.4", ls=":", lw=0.8)
+        bar = fig.colorbar(
+            mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[:2]), fraction=0.04, pad=0.01
+        )
+        bar.outline.set_linewidth(0.4)
+        bar.set_label("share of pixels")
+        if title:
+            fig.suptitle(title)
+    return _finish(fig)
+
+
+def _trapezoid_rows(curves: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return ((curves[1:] + curves[:-1]) * 0.5 * np.diff(x)[:, None]).sum(axis=0)
+
+
+def _table_rows(table: Any) -> list[dict]:
+    """``[{"kind", "block", "source", "metrics": {name: {"all", "after_onset"}}}]``."""
+    data = table.to_dict() if hasattr(table, "to_dict") else table
+    try:
+        rows = list(data["rows"])
+        for r in rows:
+            r["kind"], r["source"], r["metrics"]  # noqa: B018 - shape check
+    except (KeyError, TypeError):
+        raise VizAttnError(
+            "metric_bars needs a vizattn.evaluation.ExplanationTable or its to_dict()."
+        ) from None
+    return rows
+
+
+def metric_bars(
+    table: Any,
+    metric: str = "pointing_game",
+    *,
+    frames: str = "primary",
+    kinds: Sequence[str] | None = None,
+    title: str | None = None,
+    width: float | str = "two",
+) -> Figure:
+    """One metric for every map kind per block, with each block's oracle and the baselines.
+
+    Bars are grouped by block (one colour per map kind); a black bar-wide tick
+    marks the block's oracle (the best a map on that grid can do), and the
+    baselines (centre, noise, frame difference) are dashed horizontal lines.
+
+    Args:
+      table: a :class:`vizattn.evaluation.ExplanationTable` (or its ``to_dict()``).
+      metric: ``"pointing_game"``, ``"energy_inside"``, ``"auroc"``,
+        ``"deletion_auc"`` or ``"insertion_auc"``.
+      frames: ``"all"``, ``"after_onset"`` or ``"primary"`` (after the onset
+        when the table has one).
+      kinds: map kinds to show (default: all in the table).
+      title: axes title (default: the metric and frames).
+      width: ``"one"``, ``"two"`` or inches.
+
+    Returns:
+      The figure (one axes).
+
+    >>> fig = metric_bars(table, "auroc")   # doctest: +SKIP
+    """
+    rows = _table_rows(table)
+    if frames not in ("all", "after_onset", "primary"):
+        raise VizAttnError(f"frames must be 'all', 'after_onset' or 'primary', got {frames!r}.")
+    if not any(metric in r["metrics"] for r in rows):
+        held = sorted({m for r in rows for m in r["metrics"]})
+        raise VizAttnError(f"the table has no {metric!r}; it has {', '.join(held)}.")
+
+    def value(r: dict) -> float:
+        s = r["metrics"].get(metric) or {}
+        v = s.get("after_onset") if frames != "all" else None
+        if v is None and frames != "after_onset":
+            v = s.get("all")
+        return float("nan") if v is None else float(v)
+
+    uses_onset = frames == "after_onset" or (
+        frames == "primary"
+        and any((r["metrics"].get(metric) or {}).get("after_onset") is not None for r in rows)
+    )
+    model_rows = [r for r in rows if r["source"] == "model"]
+    shown = list(dict.fromkeys(r["kind"] for r in model_rows))
+    if kinds is not None:
+        shown = [k for k in shown if k in kinds]
+    blocks = list(dict.fromkeys(r["block"] for r in rows if r["source"] in ("model", "oracle")))
+    baselines = [r for r in rows if r["source"] == "baseline"]
+    with paper_style():
+        w = _width(width)
+        fig = _figure(w, w * 0.42)
+        ax = fig.subplots()
+        n = max(len(shown), 1)
+        bar_w = 0.8 / n
+        for i, kind in enumerate(shown):
+            heights = []
+            for block in blocks:
+                match = [r for r in model_rows if r["kind"] == kind and r["block"] == block]
+                heights.append(value(match[0]) if match else float("nan"))
+            xs = np.arange(len(blocks)) - 0.4 + bar_w * (i + 0.5)
+            ax.bar(xs, heights, width=bar_w, color=PALETTE[i % len(PALETTE)], label=kind)
+        for j, block in enumerate(blocks):
+            match = [r for r in rows if r["source"] == "oracle" and r["block"] == block]
+            if match and np.isfinite(value(match[0])):
+                ax.plot(
+                    [j - 0.42, j + 0.42],
+                    [value(match[0])] * 2,
+                    color="black",
+                    lw=1.4,
+                    label="oracle" if j == 0 else None,
+                )
+        styles = ("--", ":", "-.")
+        for k, r in enumerate(baselines):
+            v = value(r)
+            if np.isfinite(v):
+                ax.axhline(v, color="0.45", ls=styles[k % len(styles)], lw=0.8, label=r["kind"])
+        ax.set_xticks(np.arange(len(blocks)), blocks)
+        ax.set_ylabel(metric.replace("_", " "))
+        if metric in ("pointing_game", "energy_inside", "auroc"):
+            ax.set_ylim(0, 1.05)
+        when = "after onset" if uses_onset else "all frames"
+        ax.set_title(title or f"{metric.replace('_', ' ')} ({when})", pad=3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6)
+    return _finish(fig)
+
+
+def randomization_correlations(
+    results: Any,
+    *,
+    title: str | None = None,
+    width: float | str = "one",
+) -> Figure:
+    """The sanity check: rank correlation with the trained maps as layers are randomized.
+
+    x runs through the cascade (``trained``, then the head, the last block,
+    ... the stem, each randomized on top of the previous); y is the mean
+    Spearman correlation between the maps then and the trained model's maps.
+    A map that explains the model drops towards 0; one that stays near 1 does
+    not depend on what the model learned.
+
+    Args:
+      results: a :class:`vizattn.metrics.Randomization`, or a mapping from a
+        label (``"gradcam block3"``) to one.
+      title: axes title.
+      width: ``"one"``, ``"two"`` or inches.
+
+    Returns:
+      The figure (one axes).
+
+    >>> fig = randomization_correlations({"gradcam": r1, "frame difference": r2})  # doctest: +SKIP
+    """
+    if not isinstance(results, Mapping):
+        results = {"map": results}
+    if not results:
+        raise VizAttnError("randomization_correlations needs at least one result.")
+    series = {}
+    for label, r in results.items():
+        try:
+            stages = list(r.stages)
+            values = np.asarray(r.mean, np.float64)
+        except AttributeError:
+            raise VizAttnError(
+                f"{label!r} is a {type(r).__name__}; pass vizattn.metrics.Randomization results."
+            ) from None
+        series[str(label)] = (stages, values)
+    stages = max((s for s, _ in series.values()), key=len)
+    ticks = ["trained", *stages]
+    with paper_style():
+        w = _width(width)
+        fig = _figure(w, w * 0.7)
+        ax = fig.subplots()
+        for i, (label, (s, v)) in enumerate(series.items()):
+            ax.plot(
+                np.arange(len(s) + 1),
+                np.concatenate([[1.0], v]),
+                marker="o",
+                markersize=2.5,
+                color=PALETTE[i % len(PALETTE)],
+                label=label,
+            )
+        ax.axhline(0.0, color="0.6", lw=0.6)
+        ax.set_xticks(np.arange(len(ticks)), ticks, rotation=45, ha="right")
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlabel("randomized down to")
+        ax.set_ylabel("Spearman $\\rho$ with trained maps")
+        ax.legend(loc="best", fontsize=6)
+        if title:
+            ax.set_title(title, pad=3)
+    return _finish(fig)

@@ -50,8 +50,10 @@ from official.projects.movinet.modeling import (  # noqa: E402
 )
 
 __all__ = [
+    "ACTIVATIONS",
     "MODEL_IDS",
     "POSITIONS",
+    "SE_TYPES",
     "ModelInfo",
     "VizMovinet",
     "VizMovinetBlock",
@@ -60,6 +62,7 @@ __all__ = [
     "build_movinet",
     "endpoint_names",
     "is_stream",
+    "load_model",
     "model_info",
     "predict",
     "predict_stream",
@@ -110,8 +113,18 @@ class VizStem(movinet_layers.Stem):
 
     def __init__(self, *args, simam: Mapping | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._vizattn_setup(simam)
+
+    def _vizattn_setup(self, simam: Mapping | None) -> None:
         self._vizattn_simam_config = dict(simam or {})
         self._vizattn_simam = _simam_layer(simam, self._state_prefix)
+
+    @classmethod
+    def adopt(cls, stem: movinet_layers.Stem, *, simam: Mapping | None) -> VizStem:
+        """Turns a ``Stem`` that Model Garden built into a ``VizStem``, keeping its weights."""
+        stem.__class__ = cls
+        stem._vizattn_setup(simam)
+        return stem
 
     def get_config(self):
         config = super().get_config()
@@ -156,6 +169,11 @@ class VizMovinetBlock(movinet_layers.MovinetBlock):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self._vizattn_setup(simam, simam_position, tada)
+
+    def _vizattn_setup(
+        self, simam: Mapping | None, simam_position: str, tada: Mapping | None
+    ) -> None:
         if simam_position not in ("projection", "feature"):
             raise ValueError(
                 f"unknown block position {simam_position!r}; use 'projection' or 'feature'."
@@ -165,6 +183,24 @@ class VizMovinetBlock(movinet_layers.MovinetBlock):
         self._vizattn_position = simam_position
         self._vizattn_simam = _simam_layer(simam, self._state_prefix)
         self._vizattn_tada = _tada_layer(tada, self._state_prefix)
+
+    @classmethod
+    def adopt(
+        cls,
+        block: movinet_layers.MovinetBlock,
+        *,
+        simam: Mapping | None,
+        simam_position: str = "projection",
+        tada: Mapping | None = None,
+    ) -> VizMovinetBlock:
+        """Turns a block that Model Garden built into a ``VizMovinetBlock``, in place.
+
+        The block keeps its sublayers and weights; only the vizattn modules are
+        added. This is how :class:`VizMovinet` builds the network once.
+        """
+        block.__class__ = cls
+        block._vizattn_setup(simam, simam_position, tada)
+        return block
 
     def get_config(self):
         config = super().get_config()
@@ -236,8 +272,9 @@ class VizMovinet(movinet.Movinet):
         return dict(simam), dict(cfg["tada"])
 
     def _build_network(self, input_specs, state_specs=None):
-        # Model Garden builds its own network first; its layer sequence (with
-        # every config and name) is the template for ours.
+        # Model Garden builds its own network, once; its layers (with every
+        # config, name and weight) are then adopted in place by the vizattn
+        # subclasses and wired again with the new modules in their sequence.
         _, template = super()._build_network(input_specs, state_specs=None)
         template = template[0] if isinstance(template, tuple) else template
         sequence = [(name, t._keras_history.layer) for name, t in template.items()]
@@ -253,13 +290,11 @@ class VizMovinet(movinet.Movinet):
         endpoints, x = {}, image
         for name, layer in sequence:
             if isinstance(layer, movinet_layers.Stem) and self._vizattn["simam_position"] == "stem":
-                layer = VizStem.from_config({**layer.get_config(), "simam": self._vizattn["simam"]})
+                layer = VizStem.adopt(layer, simam=self._vizattn["simam"])
             elif isinstance(layer, movinet_layers.MovinetBlock) and (simam or tada):
-                config = layer.get_config()
-                config.update(
-                    simam=simam, tada=tada, simam_position=self._vizattn["simam_position"]
+                layer = VizMovinetBlock.adopt(
+                    layer, simam=simam, tada=tada, simam_position=self._vizattn["simam_position"]
                 )
-                layer = VizMovinetBlock.from_config(config)
             x, states = layer(x, states=states)
             endpoints[name] = x
         outputs = (endpoints, states) if self._output_states else endpoints
@@ -313,6 +348,16 @@ class ModelInfo:
     tada_options: dict
     checkpoint: str | None = None
     restore_summary: Any = None
+    #: Backbone activation (``"hard_swish"`` for stream, ``"swish"`` for base, unless set).
+    activation: str | None = None
+    #: Squeeze-excitation type (``"2plus3d"``, ``"3d"``, ``"none"``...).
+    se_type: str | None = None
+    #: Activation of the classifier head's hidden convolution.
+    head_activation: str | None = None
+    #: Class names, when the weights came with them (else see :func:`vizattn.labels.class_names`).
+    class_names: list[str] | None = None
+    #: ``(height, width)`` the weights expect (a TFLite file's input size), if known.
+    input_size: tuple[int, int] | None = None
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -345,37 +390,82 @@ def model_info(model) -> ModelInfo | None:
     return _INFO.get(model)
 
 
+ACTIVATIONS = ("hard_swish", "swish", "relu6", "relu")
+SE_TYPES = ("2plus3d", "3d", "2d", "none")
+
+
+def _is_tflite(checkpoint) -> bool:
+    import os
+
+    return isinstance(checkpoint, (str, os.PathLike)) and str(checkpoint).lower().endswith(
+        ".tflite"
+    )
+
+
+def _tflite_options(checkpoint, given: dict) -> tuple[dict, Any]:
+    """Fills ``given``'s ``None`` entries from a TFLite file; refuses contradictions."""
+    from vizattn.tflite import inspect_tflite
+
+    info = inspect_tflite(checkpoint)
+    found = info.build_options()
+    for key, value in given.items():
+        if value is None:
+            continue
+        mine = str(value).lower() if isinstance(value, str) else value
+        if mine != found[key]:
+            raise VizAttnError(
+                f"{key}={value!r} contradicts {checkpoint}, which holds a MoViNet-{info.model_id} "
+                f"stream model with {key}={found[key]!r}; drop {key}= to build the model the "
+                "file describes."
+            )
+    return found, info
+
+
 def build_movinet(
-    model_id: str = "a0",
+    model_id: str | None = None,
     *,
-    stream: bool = True,
+    stream: bool | None = None,
     simam: str | None = None,
     simam_position: str = "projection",
     tada: str | None = None,
-    num_classes: int = 600,
+    num_classes: int | None = None,
     checkpoint: str | None = None,
     simam_options: Mapping | None = None,
     tada_options: Mapping | None = None,
+    activation: str | None = None,
+    se_type: str | None = None,
+    head_activation: str | None = None,
 ):
     """Builds a full Model Garden MoViNet classifier, optionally with SimAM/TAdaConv.
 
     Args:
-      model_id: ``"a0"`` to ``"a5"``.
+      model_id: ``"a0"`` to ``"a5"`` (default ``"a0"``, or the TFLite file's).
       stream: the official streaming configuration (causal, external states);
-        ``False`` gives the base 3D model.
+        ``False`` gives the base 3D model (default True).
       simam: ``None`` or a :class:`~vizattn.layers.CausalSimAM` mode
         (``"frame"``, ``"cumulative"``, ``"window"``, ``"clip"``).
       simam_position: ``"projection"`` (after each block's projection),
         ``"feature"`` (after the depthwise feature convolution) or ``"stem"``.
       tada: ``None``, ``"v1"`` or ``"v2"``: TAdaConv on every block's feature
         convolution.
-      num_classes: classifier outputs (600 for the released Kinetics-600 weights).
+      num_classes: classifier outputs (default 600, as the released
+        Kinetics-600 weights, or the TFLite file's).
       checkpoint: a Model Garden checkpoint (directory, ``.tar.gz``, prefix),
-        a Keras weight file, a URL, or ``"official"``; see
-        :func:`vizattn.load_checkpoint`.
+        a Keras weight file, a URL, ``"official"``, or a MoViNet stream
+        ``.tflite`` file; see :func:`vizattn.load_checkpoint`. A ``.tflite``
+        file says what it holds (model id, activation, squeeze-excitation,
+        classes, input size; :func:`vizattn.tflite.inspect_tflite`): leave
+        those arguments out, or an argument that contradicts the file raises.
       simam_options: extra ``CausalSimAM`` arguments (``e_lambda``,
         ``window``, ``scales``, ``learnable_lambda``).
       tada_options: extra ``TAdaRouting`` arguments (``window``, ``heads``, ...).
+      activation: the backbone's activation, one of ``ACTIVATIONS`` (default:
+        ``"hard_swish"`` for stream, ``"swish"`` for base; the official int8
+        TFLite models use ``"relu6"``).
+      se_type: squeeze-excitation, one of ``SE_TYPES`` (default ``"2plus3d"``
+        for stream, ``"3d"`` for base; ``"none"`` removes it).
+      head_activation: activation of the classifier head's hidden convolution
+        (default: Model Garden's, ``"swish"``; the TFLite models use ``"relu6"``).
 
     Returns:
       A ``movinet_model.MovinetClassifier``. Stream models are called with
@@ -383,8 +473,25 @@ def build_movinet(
       :func:`predict` and :func:`predict_stream` rather than calling directly.
 
     >>> model = build_movinet("a0", simam="frame")   # doctest: +SKIP
+    >>> model = build_movinet(checkpoint="movinet_a0_stream_int8.tflite")   # doctest: +SKIP
     """
-    model_id = str(model_id).lower()
+    tflite_info = None
+    if checkpoint is not None and _is_tflite(checkpoint):
+        given = {
+            "model_id": model_id,
+            "stream": stream,
+            "activation": activation,
+            "head_activation": head_activation,
+            "se_type": se_type,
+            "num_classes": num_classes,
+        }
+        found, tflite_info = _tflite_options(checkpoint, given)
+        model_id, stream = found["model_id"], found["stream"]
+        activation, head_activation = found["activation"], found["head_activation"]
+        se_type, num_classes = found["se_type"], found["num_classes"]
+    model_id = "a0" if model_id is None else str(model_id).lower()
+    stream = True if stream is None else bool(stream)
+    num_classes = 600 if num_classes is None else int(num_classes)
     if model_id not in MODEL_IDS:
         raise VizAttnError(f"unknown model_id {model_id!r}; use one of {', '.join(MODEL_IDS)}.")
     if simam is not None and simam not in MODES:
@@ -395,10 +502,21 @@ def build_movinet(
         )
     if tada is not None and tada not in VERSIONS:
         raise VizAttnError(f"unknown TAda version {tada!r}; use 'v1', 'v2' or None.")
+    for key, value, allowed in (
+        ("activation", activation, ACTIVATIONS),
+        ("head_activation", head_activation, ACTIVATIONS),
+        ("se_type", se_type, SE_TYPES),
+    ):
+        if value is not None and value not in allowed:
+            raise VizAttnError(f"unknown {key} {value!r}; use one of {', '.join(allowed)}.")
     simam_cfg = {"mode": simam, **dict(simam_options or {})} if simam else None
     tada_cfg = {"version": tada, **dict(tada_options or {})} if tada else None
 
     config = dict(STREAM_CONFIG if stream else BASE_CONFIG)
+    if activation is not None:
+        config["activation"] = activation
+    if se_type is not None:
+        config["se_type"] = se_type
     config["use_positional_encoding"] = bool(stream) and model_id in ("a3", "a4", "a5")
     config["use_external_states"] = bool(stream)
     if simam_cfg or tada_cfg:
@@ -407,8 +525,9 @@ def build_movinet(
         )
     else:
         backbone = movinet.Movinet(model_id, **config)
+    head = {"activation": head_activation} if head_activation is not None else {}
     model = movinet_model.MovinetClassifier(
-        backbone, num_classes=num_classes, output_states=bool(stream)
+        backbone, num_classes=num_classes, output_states=bool(stream), **head
     )
     info = ModelInfo(
         model_id=model_id,
@@ -419,6 +538,10 @@ def build_movinet(
         num_classes=num_classes,
         simam_options=dict(simam_options or {}),
         tada_options=dict(tada_options or {}),
+        activation=config["activation"],
+        se_type=config["se_type"],
+        head_activation=head_activation or "swish",
+        input_size=tflite_info.input_size if tflite_info is not None else None,
     )
     _INFO[model] = info
     if checkpoint is not None:
@@ -430,6 +553,129 @@ def build_movinet(
     return model
 
 
+#: What ``checkpoint`` may name besides a path: the bundled demo model, or random weights.
+DEMO, RANDOM = "demo", "random"
+
+DEMO_NOTICE = (
+    "using the bundled demo model: MoViNet-A0 stream with SimAM, trained on moving "
+    "shapes (it knows shapes, not human actions); pass a checkpoint for your own weights"
+)
+RANDOM_NOTICE = (
+    "weights are randomly initialized, so maps show untrained features; pass a checkpoint "
+    "(a Model Garden checkpoint or an official .tflite) for trained ones"
+)
+
+
+def _notify(message: str) -> None:
+    import sys
+
+    print(f"vizattn: {message}", file=sys.stderr)
+
+
+def load_model(
+    checkpoint: str | None = None,
+    *,
+    model_id: str | None = None,
+    stream: bool | None = None,
+    simam: str | None = "",
+    simam_position: str | None = None,
+    tada: str | None = None,
+    num_classes: int | None = None,
+    seed: int | None = None,
+    notify=_notify,
+):
+    """The one documented way to get a model to explain.
+
+    Args:
+      checkpoint: ``"demo"`` for the bundled trained demo model (MoViNet-A0
+        stream with frame SimAM after the projection, trained on the
+        moving-shapes task of :mod:`vizattn.demo`); ``None`` for the demo model
+        too, unless architecture options are given, which then build that
+        variant with random weights; ``"random"`` for random
+        weights; or a path: a Model Garden checkpoint (directory, ``.tar.gz``,
+        prefix), a Keras weight file, or an official MoViNet ``.tflite``.
+      model_id, stream, simam, simam_position, tada, num_classes: the
+        architecture, as for :func:`build_movinet`; ``None`` (or ``""`` for
+        ``simam``) means "what the weights say", else the defaults
+        ``a0``, stream, ``simam="frame"``, 600 classes.
+      seed: with ``"random"``, the seed of :func:`vizattn.testing.randomize`,
+        which also switches on the residual branches (their ``rezero`` scales
+        start at 0); ``None`` keeps Model Garden's initialization.
+      notify: called with one line saying which weights are used (``None``: silent).
+
+    Returns:
+      A ``MovinetClassifier`` whose :func:`model_info` says what it is.
+
+    >>> model = load_model()                      # the demo model        # doctest: +SKIP
+    >>> model = load_model("movinet_a0_stream_int8.tflite")               # doctest: +SKIP
+    """
+    say = notify or (lambda message: None)
+    asked = {
+        "model_id": model_id,
+        "stream": stream,
+        "simam": simam if simam != "" else None,
+        "simam_position": simam_position,
+        "tada": tada,
+        "num_classes": num_classes,
+    }
+    if checkpoint is None and (any(v is not None for v in asked.values()) or simam is None):
+        checkpoint = RANDOM  # an architecture without weights: that variant, random
+    if checkpoint in (None, DEMO):
+        from vizattn.demo_bundle import demo_build_options
+        from vizattn.training import load_demo_model
+
+        built = demo_build_options()
+        explicit = {k: v for k, v in asked.items() if v is not None or k == "simam"}
+        if simam == "":
+            explicit.pop("simam")
+        clash = [f"{k}={v!r}" for k, v in explicit.items() if k in built and v != built[k]]
+        if clash:
+            raise VizAttnError(
+                f"the bundled demo model is fixed ({_describe_build(built)}), so "
+                f"{', '.join(clash)} cannot apply; pass checkpoint='random' or your own "
+                "checkpoint to build that variant."
+            )
+        say(DEMO_NOTICE)
+        return load_demo_model()
+    if checkpoint == RANDOM:
+        model = build_movinet(
+            model_id or "a0",
+            stream=True if stream is None else bool(stream),
+            simam="frame" if simam == "" else simam,
+            simam_position=simam_position or "projection",
+            tada=tada,
+            num_classes=num_classes or 600,
+        )
+        if seed is not None:
+            from vizattn.testing import randomize
+
+            randomize(model, seed=int(seed))
+        say(RANDOM_NOTICE)
+        return model
+    # Trained weights: nothing is inserted unless asked (SimAM would change what the
+    # trained network computes), and what the file says fills the rest.
+    options = {
+        "model_id": model_id,
+        "stream": stream,
+        "simam": None if simam == "" else simam,
+        "simam_position": simam_position or "projection",
+        "tada": tada,
+        "num_classes": num_classes,
+    }
+    model = build_movinet(**options, checkpoint=checkpoint)
+    summary = model_info(model).restore_summary
+    kept = len(getattr(summary, "kept_init", ()))
+    say(
+        f"weights from {checkpoint}: {getattr(summary, 'restored', '?')} variables restored"
+        + (f", {kept} vizattn module variables kept their initialization" if kept else "")
+    )
+    return model
+
+
+def _describe_build(options: Mapping) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in options.items())
+
+
 # -- inference -----------------------------------------------------------------
 
 
@@ -439,15 +685,38 @@ def is_stream(model) -> bool:
     return bool(getattr(backbone, "use_external_states", False))
 
 
-def as_clip(clip) -> np.ndarray:
-    """Validates a clip and returns it as float32 ``[batch, time, height, width, 3]`` in [0, 1].
+def as_clip(clip, *, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The one preprocessing of vizattn: frames -> model input.
+
+    Validates a clip and returns it as float32 ``[batch, time, height, width, 3]``
+    in [0, 1]: RGB order as given, uint8 divided by 255, and (with ``size``)
+    resized to ``(height, width)`` bilinearly with antialiasing. Every path that
+    feeds a model (``predict``, capture, render, the notebooks) goes through it.
 
     Accepts uint8 in [0, 255] or float in [0, 1], shaped ``[T, H, W, 3]`` or
     ``[B, T, H, W, 3]``.
 
     >>> as_clip(np.zeros((2, 4, 4, 3), np.uint8)).shape
     (1, 2, 4, 4, 3)
+    >>> as_clip(np.zeros((2, 8, 8, 3), np.uint8), size=(4, 6)).shape
+    (1, 2, 4, 6, 3)
     """
+    arr = _as_unit_clip(clip)
+    if size is None:
+        return arr
+    h, w = (int(s) for s in size)
+    if h < 1 or w < 1:
+        raise VizAttnError(f"size must be positive (height, width), got {size!r}.")
+    if arr.shape[2:4] == (h, w):
+        return arr
+    b, t = arr.shape[:2]
+    flat = tf.image.resize(
+        arr.reshape(b * t, *arr.shape[2:]), (h, w), method="bilinear", antialias=True
+    )
+    return np.clip(flat.numpy(), 0.0, 1.0).reshape(b, t, h, w, 3)
+
+
+def _as_unit_clip(clip) -> np.ndarray:
     if hasattr(clip, "numpy"):
         clip = clip.numpy()
     arr = np.asarray(clip)
@@ -474,30 +743,6 @@ def as_clip(clip) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def compiled(model) -> dict:
-    """Per-model traced functions, made once and reused (``predict``, ``step``)."""
-    fns = _FUNCTIONS.get(model)
-    if fns is None:
-        ref = weakref.ref(model)  # the cache must not keep the model alive
-        if is_stream(model):
-
-            @tf.function(reduce_retracing=True)
-            def run(image, states):
-                return ref()({**states, "image": image}, training=False)
-
-        else:
-
-            @tf.function(reduce_retracing=True)
-            def run(image, states):
-                return ref()({"image": image}, training=False), states
-
-        fns = _FUNCTIONS[model] = {"run": run}
-    return fns
-
-
 def init_states(model, shape) -> dict:
     """Zero stream states for clips shaped ``shape`` (``{}`` for base models)."""
     if not is_stream(model):
@@ -506,37 +751,18 @@ def init_states(model, shape) -> dict:
 
 
 def predict(model, clip) -> np.ndarray:
-    """Logits of the whole clip at once: ``[batch, classes]``.
+    """Logits of the whole clip at once: ``[batch, classes]``; see :func:`vizattn.hooks.predict`."""
+    from vizattn import hooks
 
-    Args:
-      model: a model from :func:`build_movinet`.
-      clip: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]`` or float in [0, 1].
+    return hooks.predict(model, clip)
+
+
+def predict_stream(model, clip, *, chunk: int = 16) -> np.ndarray:
+    """Logits after every frame, streaming with states: ``[batch, time, classes]``.
+
+    See :func:`vizattn.hooks.predict_stream`: the logits at frame ``t`` use
+    frames ``<= t`` only and do not depend on ``chunk``.
     """
-    x = as_clip(clip)
-    run = compiled(model)["run"]
-    logits, _ = run(tf.constant(x), init_states(model, x.shape))
-    return logits.numpy()
+    from vizattn import hooks
 
-
-def predict_stream(model, clip, *, chunk: int = 1) -> np.ndarray:
-    """Logits after every step, streaming with states: ``[batch, steps, classes]``.
-
-    Each step feeds ``chunk`` frames (the last one may be shorter), so
-    ``steps = ceil(T / chunk)``; with the default ``chunk=1`` there is one
-    prediction per frame, and the one at step ``t`` uses frames ``<= t`` only.
-    For causal models, the logits after frame ``t`` do not depend on ``chunk``.
-    """
-    if not is_stream(model):
-        raise VizAttnError(
-            "predict_stream needs a stream model; build it with build_movinet(..., stream=True)."
-        )
-    if int(chunk) < 1:
-        raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
-    x = as_clip(clip)
-    run = compiled(model)["run"]
-    states = init_states(model, x.shape)
-    outs = []
-    for start in range(0, x.shape[1], chunk):
-        logits, states = run(tf.constant(x[:, start : start + chunk]), states)
-        outs.append(logits.numpy())
-    return np.stack(outs, axis=1)
+    return hooks.predict_stream(model, clip, chunk=chunk)

@@ -39,6 +39,20 @@ Lay frames out for a video or a figure:
 >>> strip = prediction_strip(64 * 4, np.full((10, 3), 1 / 3), ["a", "b", "c"])
 >>> stack_vertical(np.zeros((36, 256, 3), np.uint8), strip).shape
 (100, 256, 3)
+
+For a video, a :class:`Composer` draws whole output frames: the maps in a
+layout (``"overlay"``, ``"side-by-side"`` frame | raw map, or ``"grid"``),
+the top-k predictions as bars with names and probabilities, a caption naming
+layer, kind, model and weights, and a slim colour bar with the map's scale.
+It lays everything out once, so each frame costs little more than the blend,
+and every frame has the same even size (as H.264 needs):
+
+>>> composer = Composer(layout="overlay", panels=[("block3", "simam")],
+...                     caption="block3 · simam · a0 stream · demo weights",
+...                     scale="per clip", class_names=["walk", "run"], top_k=2)
+>>> out = composer.compose(frame, [np.random.rand(8, 8)], probs=np.array([0.1, 0.9]))
+>>> out.shape == (*composer.size, 3), sorted(composer.regions)
+(True, ['caption', 'colorbar', 'labels', 'picture', 'predictions', 'tiles'])
 """
 
 from __future__ import annotations
@@ -47,13 +61,16 @@ import difflib
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from vizattn.errors import VizAttnError
 
 __all__ = [
+    "LAYOUTS",
+    "Box",
+    "Composer",
     "Overlayer",
     "add_label",
     "colorize",
@@ -293,15 +310,31 @@ class Overlayer:
         self._last = (small.copy(), size, index)
         return index
 
-    def __call__(self, frame: Any, heat: Any) -> np.ndarray:
-        """Return the blended ``uint8 [H, W, 3]`` image (``frame`` is not modified)."""
+    def __call__(self, frame: Any, heat: Any, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the blended ``uint8 [H, W, 3]`` image (``frame`` is not modified).
+
+        Args:
+          frame: ``uint8`` RGB ``[H, W, 3]``.
+          heat: one map ``[h, w]`` in ``[0, 1]``, any size.
+          out: optional ``uint8 [H, W, 3]`` array (a view into a bigger canvas,
+            say) to write the result into; it is returned.
+        """
         image = _check_frame(frame)
         index = self.indices(heat, image.shape[:2])
         mixed = np.take(self._lut_scaled, index, axis=0)  # [H, W, 3] uint16
         if self._a < 256:
             mixed += np.multiply(image, np.uint16(256 - self._a), dtype=np.uint16)
-        out = np.empty(image.shape, np.uint8)
+        if out is None:
+            out = np.empty(image.shape, np.uint8)
         np.right_shift(mixed, 8, out=out, casting="unsafe")
+        return out
+
+    def colours(self, heat: Any, size: tuple[int, int], *, out: np.ndarray | None = None):
+        """The coloured map alone, ``uint8 [H, W, 3]`` at ``size`` (no frame blended in)."""
+        index = self.indices(heat, size)
+        if out is None:
+            return np.take(self.lut, index, axis=0)
+        out[...] = np.take(self.lut, index, axis=0)
         return out
 
 
@@ -562,8 +595,490 @@ def prediction_strip(
             draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=colour)
         else:
             draw.line(points, fill=colour, width=2)
-        text = f"{float(latest[cls]):.2f} {labels[int(cls)]}"
+        text = f"{labels[int(cls)]} {_format_probability(float(latest[cls]))}"
         text = _fit_text(draw, text, font, legend_w - 4)
         ty = 2 + rank * line_h
         draw.text((width - legend_w, ty), text, fill=colour, font=font)
     return np.asarray(canvas)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_mask(text: str, size: int, max_width: int) -> np.ndarray:
+    """Coverage ``uint8 [h, w]`` of ``text`` (cut with "…" to fit ``max_width``), memoized.
+
+    Rendering text with FreeType costs about a millisecond; per-frame labels
+    (class names, probabilities) repeat, so each is rendered once.
+    """
+    from PIL import Image, ImageDraw
+
+    font = _font(size)
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    text = _fit_text(probe, text, font, max(1, max_width))
+    ascent, descent = font.getmetrics()
+    width = max(1, int(math.ceil(probe.textlength(text, font=font))))
+    canvas = Image.new("L", (width, ascent + descent), 0)
+    ImageDraw.Draw(canvas).text((0, 0), text, fill=255, font=font)
+    mask = np.asarray(canvas)
+    mask.flags.writeable = False
+    return mask
+
+
+def _blend_text(
+    canvas: np.ndarray, mask: np.ndarray, top: int, left: int, colour: Any = (235, 235, 235)
+) -> int:
+    """Draws a text coverage ``mask`` onto ``canvas`` in ``colour``; returns its right edge."""
+    h = min(mask.shape[0], canvas.shape[0] - top)
+    w = min(mask.shape[1], canvas.shape[1] - left)
+    if h <= 0 or w <= 0:
+        return left
+    region = canvas[top : top + h, left : left + w].astype(np.uint16)
+    cover = mask[:h, :w, None].astype(np.uint16)
+    region = (region * (255 - cover) + np.asarray(colour, np.uint16) * cover + 127) // 255
+    canvas[top : top + h, left : left + w] = region
+    return left + w
+
+
+def _format_probability(p: float) -> str:
+    """Three decimals ("0.975"); tiny values keep a digit ("4e-04") instead of reading 0.000."""
+    if not math.isfinite(p):
+        return "n/a"
+    if 0.0 < p < 0.0005:
+        return f"{p:.0e}"
+    return f"{p:.3f}"
+
+
+# --------------------------------------------------------------------------- composer
+
+#: Layouts a :class:`Composer` draws.
+LAYOUTS = ("overlay", "side-by-side", "grid")
+_BACKGROUND = (20, 20, 24)
+_TRACK = (46, 46, 54)
+_TEXT = (235, 235, 235)
+_DIM_TEXT = (170, 170, 178)
+_GAP = 2
+# Tiles of a grid or side-by-side picture shrink so it fits this (height, width),
+# unless one frame alone is bigger: a 2x2 grid of HD frames would encode slowly.
+_MAX_PICTURE = (1080, 1920)
+
+
+class Box(NamedTuple):
+    """A rectangle of an image: rows ``top:bottom`` and columns ``left:right``."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``image[box.slices]`` is the rectangle."""
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return self.bottom - self.top, self.right - self.left
+
+
+def _text_image(
+    text: str,
+    font: Any,
+    *,
+    max_width: int,
+    fill: tuple[int, int, int] = _TEXT,
+    background: tuple[int, int, int] = (0, 0, 0),
+    pad: int = 2,
+) -> np.ndarray:
+    """``text`` (cut with "…" to fit ``max_width``) on a ``background`` box, ``uint8 [h, w, 3]``."""
+    from PIL import Image, ImageDraw
+
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text = _fit_text(probe, text, font, max(1, max_width - 2 * pad))
+    ascent, descent = font.getmetrics()
+    width = max(1, min(max_width, int(math.ceil(probe.textlength(text, font=font))) + 2 * pad))
+    canvas = Image.new("RGB", (width, ascent + descent + 2 * pad), background)
+    ImageDraw.Draw(canvas).text((pad, pad), text, fill=fill, font=font)
+    return np.asarray(canvas)
+
+
+def _paste(canvas: np.ndarray, sprite: np.ndarray, top: int, left: int) -> Box:
+    """Copies ``sprite`` into ``canvas`` at (top, left), clipped to the canvas; returns its box."""
+    bottom = min(canvas.shape[0], top + sprite.shape[0])
+    right = min(canvas.shape[1], left + sprite.shape[1])
+    if bottom > top and right > left:
+        canvas[top:bottom, left:right] = sprite[: bottom - top, : right - left]
+    return Box(top, left, max(top, bottom), max(left, right))
+
+
+def _grid_shape(count: int) -> tuple[int, int]:
+    """``(rows, cols)`` for ``count`` tiles: an exact fit near square if there is one."""
+    square = math.ceil(math.sqrt(count))
+    for cols in range(square, count + 1):
+        rows = math.ceil(count / cols)
+        if rows * cols == count and cols <= 3 * rows:
+            return rows, cols
+    return math.ceil(count / square), square  # spare cells get the legend
+
+
+class Composer:
+    """Lays out one output frame of a heatmap video: maps, legend and predictions.
+
+    Build it once per video with the options, then call :meth:`compose` for
+    every frame. Everything that does not change from frame to frame (the
+    layout, the colour table, the caption, the colour bar, tile labels) is
+    drawn once; a frame costs the blend (about a millisecond at 640x360) and,
+    with predictions, a few bars of text. The output has the same even size
+    (H.264 needs even sizes) for every frame.
+
+    The picture, top to bottom:
+
+    - the maps, in one of three layouts:
+
+      - ``"overlay"``: the map blended onto the frame (one panel);
+      - ``"side-by-side"``: the frame, then each panel's raw map, coloured
+        with the colormap (not blended), each labelled;
+      - ``"grid"``: the frame and one overlay per panel in rows and columns
+        chosen to fit exactly when they can; a cell left over shows the
+        legend (the caption), never an empty black cell;
+
+    - the predictions strip (with ``class_names`` or ``predictions=True``):
+      the ``top_k`` classes of the current frame as bars, each with its name
+      and probability (``"carving ice 0.975"``);
+    - the caption (say ``"block3 · simam · a0 stream · demo weights"``) and a
+      slim colour bar with the map's scale.
+
+    Args:
+      layout: ``"overlay"``, ``"side-by-side"`` or ``"grid"``.
+      alpha: opacity of the map in overlays, 0 to 1.
+      colormap: a matplotlib colormap name.
+      panels: one label per map, as text or ``(layer, kind)``; the number of
+        maps :meth:`compose` takes. ``"overlay"`` shows one panel.
+      caption: the line under the picture naming layer, kind, model and
+        weights; default: the panel labels.
+      scale: what map values 0 and 1 mean, for the colour bar: ``(low, high)``
+        in the map's raw units (the colour bar shows the numbers), one such
+        pair per panel (shown in each tile's label when they differ), or a
+        word such as ``"per clip"`` / ``"per frame"`` (the bar then reads
+        0 to 1, "normalised per clip"). ``None``: 0 to 1.
+      scale_label: text after the colour bar (default from ``scale``), e.g.
+        ``"Grad-CAM, logit units"``.
+      class_names: names of the classes, for the predictions strip.
+      top_k: classes shown in the predictions strip.
+      predictions: draw the predictions strip; default: when ``class_names``
+        is given. Without names, classes are called ``"class 7"``.
+      frame_size: ``(height, width)`` of the input frames, to lay out now
+        (so :attr:`size` and :attr:`regions` exist before the first frame);
+        default: the first frame's size. Later frames of another size are
+        resized to it.
+      font_size: text height in pixels; default from the picture width.
+
+    Attributes:
+      size: ``(height, width)`` of every output frame (``None`` until laid out).
+      regions: where things are drawn, as :class:`Box` rectangles:
+        ``"picture"``, ``"tiles"`` (a list, in order: frame/maps),
+        ``"labels"`` (tile labels), ``"caption"``, ``"colorbar"`` (the
+        gradient alone), ``"predictions"`` (absent without the strip).
+
+    Raises:
+      VizAttnError: unknown layout or colormap, bad alpha, no panels, or
+        several panels for ``"overlay"``.
+
+    >>> composer = Composer(layout="side-by-side", panels=[("block3", "simam")],
+    ...                     caption="block3 · simam · a0 stream · demo weights",
+    ...                     class_names=["walk", "run"], top_k=2)
+    >>> frame = np.zeros((36, 64, 3), np.uint8)
+    >>> image = composer.compose(frame, [np.random.rand(4, 4)], probs=np.array([0.2, 0.8]))
+    >>> image.shape == (*composer.size, 3), composer.size[0] % 2, composer.size[1] % 2
+    (True, 0, 0)
+    """
+
+    def __init__(
+        self,
+        *,
+        layout: str = "overlay",
+        alpha: float = 0.5,
+        colormap: str = "inferno",
+        panels: Sequence[str | tuple[str, str]] = ("map",),
+        caption: str | None = None,
+        scale: str | tuple[float, float] | Sequence[tuple[float, float]] | None = None,
+        scale_label: str | None = None,
+        class_names: Sequence[str] | None = None,
+        top_k: int = 3,
+        predictions: bool | None = None,
+        frame_size: tuple[int, int] | None = None,
+        font_size: int | None = None,
+    ) -> None:
+        if layout not in LAYOUTS:
+            close = difflib.get_close_matches(str(layout), LAYOUTS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise VizAttnError(
+                f"unknown layout {layout!r}; {hint}use one of {', '.join(map(repr, LAYOUTS))}."
+            )
+        labels = [" · ".join(map(str, p)) if isinstance(p, tuple) else str(p) for p in panels]
+        if not labels:
+            raise VizAttnError("Composer got no panels; pass panels=[('block3', 'simam')], say.")
+        if layout == "overlay" and len(labels) > 1:
+            raise VizAttnError(
+                f"layout 'overlay' shows one map but got {len(labels)} panels; "
+                "use layout='grid' or 'side-by-side' for several."
+            )
+        if int(top_k) < 1:
+            raise VizAttnError(f"top_k must be >= 1, got {top_k!r}; pass top_k=1 or more.")
+        self.layout = layout
+        self.panels = labels
+        self.caption = caption if caption is not None else ", ".join(labels)
+        self.colormap = colormap
+        self._blenders = [Overlayer(alpha=alpha, colormap=colormap) for _ in labels]
+        self.alpha = self._blenders[0].alpha
+        self._ranges, self.scale_label = self._scale_text(scale, scale_label, len(labels))
+        self.class_names = None if class_names is None else [str(n) for n in class_names]
+        self.predictions = class_names is not None if predictions is None else bool(predictions)
+        self.top_k = int(top_k)
+        if self.class_names is not None:
+            self.top_k = min(self.top_k, max(1, len(self.class_names)))
+        self.font_size = font_size
+        self.size: tuple[int, int] | None = None
+        self.regions: dict[str, Any] = {}
+        self._frame_size: tuple[int, int] | None = None
+        self._strip_cache: tuple[bytes, np.ndarray] | None = None
+        if frame_size is not None:
+            self._layout(_check_size(frame_size))
+
+    # ------------------------------------------------------------------ set-up
+    @staticmethod
+    def _scale_text(scale: Any, label: str | None, count: int) -> tuple[list[tuple[str, str]], str]:
+        """Tick texts per panel (low, high) and the colour bar's label."""
+        if scale is None or isinstance(scale, str):
+            words = f"normalised {scale}" if isinstance(scale, str) and scale else "normalised"
+            return [("0", "1")] * count, label if label is not None else words
+        values = np.asarray(scale, dtype=np.float64)
+        if values.shape == (2,):
+            values = np.tile(values, (count, 1))
+        if values.shape != (count, 2):
+            raise VizAttnError(
+                f"scale must be (low, high) or one pair per panel ({count}), got shape "
+                f"{list(values.shape)}; pass scale=(0.0, 1.0), say."
+            )
+        ticks = [(f"{lo:.3g}", f"{hi:.3g}") for lo, hi in values]
+        return ticks, label if label is not None else ""
+
+    def _layout(self, frame_size: tuple[int, int]) -> None:
+        """Computes every box and draws the parts that never change."""
+        height, width = frame_size
+        count = len(self.panels)
+        if self.layout == "overlay":
+            rows, cols, contents = 1, 1, [("overlay", 0)]
+        elif self.layout == "side-by-side":
+            rows, cols = 1, count + 1
+            contents = [("frame", -1)] + [("colours", i) for i in range(count)]
+        else:
+            rows, cols = _grid_shape(count + 1)
+            contents = [("frame", -1)] + [("overlay", i) for i in range(count)]
+            contents += [("legend", -1)] * (rows * cols - len(contents))
+        fit = min(
+            1.0,
+            max(_MAX_PICTURE[1], width) / (cols * width + (cols - 1) * _GAP),
+            max(_MAX_PICTURE[0], height) / (rows * height + (rows - 1) * _GAP),
+        )
+        tile_h, tile_w = max(2, round(height * fit)), max(2, round(width * fit))
+        pic_h = rows * tile_h + (rows - 1) * _GAP
+        pic_w = cols * tile_w + (cols - 1) * _GAP
+        out_w = pic_w + pic_w % 2
+        size = self.font_size or int(np.clip(round(out_w / 48), 10, 18))
+        font = _font(size)
+        ascent, descent = font.getmetrics()
+        line_h = ascent + descent + 4
+        strip_h = self.top_k * line_h + 4 if self.predictions else 0
+        footer_h = 2 * line_h + 6
+        total_h = pic_h + strip_h + footer_h
+        out_h = total_h + total_h % 2
+
+        canvas = np.empty((out_h, out_w, 3), np.uint8)
+        canvas[...] = _BACKGROUND
+        tiles, label_boxes, label_images = [], [], []
+        multi = len(set(self._ranges)) > 1
+        for n, (what, panel) in enumerate(contents):
+            r, c = divmod(n, cols)
+            box = Box(r * (tile_h + _GAP), c * (tile_w + _GAP), 0, 0)
+            box = Box(box.top, box.left, box.top + tile_h, box.left + tile_w)
+            tiles.append((what, panel, box))
+            text = None
+            if what == "frame":
+                text = "input"
+            elif self.layout != "overlay" and what in ("overlay", "colours"):
+                text = self.panels[panel]
+                if multi:
+                    text += f" ({self._ranges[panel][0]} to {self._ranges[panel][1]})"
+            if what == "legend":
+                self._draw_legend(canvas, box, font)
+            if text is not None:
+                sprite = _text_image(text, font, max_width=tile_w - 2)
+                label_boxes.append(Box(box.top, box.left, 0, 0))
+                label_images.append(sprite)
+        self._tiles = tiles
+        self._labels = [
+            (Box(b.top, b.left, b.top + min(s.shape[0], tile_h), b.left + s.shape[1]), s)
+            for b, s in zip(label_boxes, label_images, strict=True)
+        ]
+        self._labels = [(b, s[: b.size[0], : b.size[1]]) for b, s in self._labels]
+
+        regions: dict[str, Any] = {
+            "picture": Box(0, 0, pic_h, pic_w),
+            "tiles": [box for _, _, box in tiles],
+            "labels": [box for box, _ in self._labels],
+        }
+        if self.predictions:
+            regions["predictions"] = Box(pic_h, 0, pic_h + strip_h, out_w)
+            self._strip_font, self._strip_line = font, line_h
+            self._strip_base = self._draw_strip_base(strip_h, out_w, line_h)
+            canvas[regions["predictions"].slices] = self._strip_base
+        top = pic_h + strip_h + 3
+        caption = _text_image(
+            self.caption, font, max_width=out_w - 4, background=_BACKGROUND, fill=_TEXT
+        )
+        regions["caption"] = _paste(canvas, caption, top, 2)
+        regions["colorbar"] = self._draw_colorbar(canvas, top + line_h, out_w, font, line_h)
+        self.regions = regions
+        self._template = canvas
+        self._tiles_cover = len(tiles) == 1 and pic_w == out_w
+        self._template.flags.writeable = False
+        self._frame_size = (height, width)
+        self._tile_size = (tile_h, tile_w)
+        self.size = (out_h, out_w)
+
+    def _draw_colorbar(self, canvas: np.ndarray, top: int, width: int, font: Any, line_h: int):
+        """Draws "low [gradient] high label" on one line; returns the gradient's box."""
+        lows = {lo for lo, _ in self._ranges}
+        highs = {hi for _, hi in self._ranges}
+        low = lows.pop() if len(lows) == 1 else "low"
+        high = highs.pop() if len(highs) == 1 else "high"
+        left = 4
+        low_img = _text_image(low, font, max_width=width // 4, background=_BACKGROUND)
+        left = _paste(canvas, low_img, top, left).right + 3
+        bar_w = max(16, min(256, width // 3))
+        bar_h = max(4, (line_h - 4) // 2)
+        bar_top = top + (line_h - bar_h) // 2
+        right = min(width - 2, left + bar_w)
+        box = Box(bar_top, left, bar_top + bar_h, right)
+        if right > left:
+            index = np.round(np.linspace(0, 255, right - left)).astype(np.intp)
+            canvas[box.slices] = colormap_lut(self.colormap)[index][None]
+        left = right + 3
+        high_img = _text_image(high, font, max_width=max(1, width - left), background=_BACKGROUND)
+        left = _paste(canvas, high_img, top, left).right + 6
+        if self.scale_label and left < width - 8:
+            label = _text_image(
+                self.scale_label,
+                font,
+                max_width=width - left - 2,
+                background=_BACKGROUND,
+                fill=_DIM_TEXT,
+            )
+            _paste(canvas, label, top, left)
+        return box
+
+    def _draw_legend(self, canvas: np.ndarray, box: Box, font: Any) -> None:
+        """A spare grid cell: the caption, one part per line."""
+        parts = [p.strip() for p in self.caption.split("·") if p.strip()] or [self.caption]
+        step = sum(font.getmetrics()) + 4
+        top = box.top + 4
+        for part in parts:
+            if top + step > box.bottom:
+                break
+            sprite = _text_image(part, font, max_width=box.size[1] - 8, background=_BACKGROUND)
+            _paste(canvas, sprite, top, box.left + 4)
+            top += step
+
+    def _draw_strip_base(self, height: int, width: int, line_h: int) -> np.ndarray:
+        """The predictions strip without bars: empty tracks, one per rank."""
+        strip = np.empty((height, width, 3), np.uint8)
+        strip[...] = _BACKGROUND
+        for rank in range(self.top_k):
+            top = 2 + rank * line_h
+            strip[top + 1 : top + line_h - 1, 2 : width - 2] = _TRACK
+        strip.flags.writeable = False
+        return strip
+
+    # ------------------------------------------------------------------ per frame
+    def _strip(self, probs: Any) -> np.ndarray:
+        """The predictions strip for one frame's probabilities ``[num_classes]``."""
+        if probs is None:
+            return self._strip_base
+        p = np.asarray(probs, dtype=np.float64).reshape(-1)
+        if self.class_names is not None and p.size != len(self.class_names):
+            raise VizAttnError(
+                f"probs has {p.size} classes but the Composer has {len(self.class_names)} "
+                "class names; pass one probability per class."
+            )
+        p = np.nan_to_num(p, nan=-1.0)
+        top = np.argsort(-p, kind="stable")[: self.top_k]
+        texts = [_format_probability(float(p[c])) for c in top.tolist()]
+        key = (top.tobytes(), tuple(texts))
+        if self._strip_cache is not None and self._strip_cache[0] == key:
+            return self._strip_cache[1]
+        strip = np.array(self._strip_base)
+        line_h, width = self._strip_line, strip.shape[1]
+        size = self._strip_font.size
+        for rank, (cls, number) in enumerate(zip(top.tolist(), texts, strict=True)):
+            y = 2 + rank * line_h
+            fill_w = round(float(np.clip(p[cls], 0.0, 1.0)) * (width - 4))
+            colour = [int(v * 0.6) for v in _PALETTE[cls % len(_PALETTE)]]
+            strip[y + 1 : y + line_h - 1, 2 : 2 + fill_w] = colour
+            number_mask = _text_mask(number, size, width)
+            name = self.class_names[cls] if self.class_names is not None else f"class {cls}"
+            room = width - 12 - number_mask.shape[1] - size // 3
+            name_mask = _text_mask(name, size, room)
+            left = _blend_text(strip, name_mask, y + 2, 6)
+            _blend_text(strip, number_mask, y + 2, left + size // 3)
+        strip.flags.writeable = False
+        self._strip_cache = (key, strip)
+        return strip
+
+    def compose(self, frame: Any, maps: Sequence[Any], probs: Any = None) -> np.ndarray:
+        """Draws one output frame.
+
+        Args:
+          frame: ``uint8`` RGB ``[H, W, 3]``, the video frame.
+          maps: one map ``[h, w]`` per panel, floats in ``[0, 1]`` (clipped;
+            NaN counts as 0), any resolution (bilinearly resized with
+            :func:`resize_map`'s interpolation).
+          probs: ``[num_classes]`` class probabilities of this frame for the
+            predictions strip, or ``None`` (the strip then shows empty bars).
+
+        Returns:
+          ``uint8`` RGB ``[*self.size, 3]``, a new array.
+        """
+        image = _check_frame(frame)
+        if len(maps) != len(self.panels):
+            raise VizAttnError(
+                f"compose() got {len(maps)} maps for {len(self.panels)} panels "
+                f"({', '.join(self.panels)}); pass one map per panel, in order."
+            )
+        if probs is not None and not self.predictions:
+            raise VizAttnError(
+                "compose() got probs but the Composer draws no predictions strip; "
+                "pass class_names=... (or predictions=True) when building it."
+            )
+        if self._frame_size is None:
+            self._layout(image.shape[:2])
+        if image.shape[:2] != self._frame_size:
+            image = _resize_image(image, *self._frame_size)
+        tile_h, tile_w = self._tile_size
+        small = _resize_image(image, tile_h, tile_w)
+        out = np.empty(self._template.shape, np.uint8)
+        # Rows of the picture that the tiles cover whole need no copy of the template.
+        skip = self.regions["picture"].bottom if self._tiles_cover else 0
+        out[skip:] = self._template[skip:]
+        for what, panel, box in self._tiles:
+            region = out[box.slices]
+            if what == "overlay":
+                self._blenders[panel](small, maps[panel], out=region)
+            elif what == "colours":
+                self._blenders[panel].colours(maps[panel], (tile_h, tile_w), out=region)
+            elif what == "frame":
+                region[...] = small
+        for box, sprite in self._labels:
+            out[box.slices] = sprite
+        if self.predictions:
+            out[self.regions["predictions"].slices] = self._strip(probs)
+        return out

@@ -65,6 +65,25 @@ exception (or Ctrl-C) inside the block removes the temporary file and leaves
 any existing destination untouched. The writer also refuses to write over one
 of its ``inputs`` (see :func:`check_output_path`).
 
+Sound: pass ``audio_from=`` (or call :meth:`VideoWriter.copy_audio_from`) to
+copy the source's audio track into the output untouched (remuxed, not
+re-encoded), in step with the frame times given to ``write()``. When it cannot
+be kept (GIF or PNG output, AAC audio in .webm, damaged audio) the video is
+still written and one line starting ``"audio dropped:"`` goes to ``on_notice``:
+
+>>> notices = []
+>>> with VideoReader("in.mp4", start=2.0) as reader, VideoWriter(   # doctest: +SKIP
+...         "out.mp4", fps=25, audio_from="in.mp4", on_notice=notices.append) as writer:
+...     for frame in reader:
+...         writer.write(frame.image, time=frame.time)
+>>> writer.audio                                                   # doctest: +SKIP
+'kept'
+
+Hostile input: every file either decodes or raises ``VizAttnError`` with one
+line (a fuzz test in the suite checks this on hundreds of corrupted clips); an
+MP4 cut off before its index (the ``moov`` box) is reported as "truncated
+video". Decoded frames always have the probed size.
+
 Frame times: by default frames are spaced ``1 / fps`` apart. Pass
 ``writer.write(image, time=t)`` to keep a source's own timestamps (variable
 frame rate input stays variable); the first time becomes 0.
@@ -78,8 +97,9 @@ import math
 import os
 import secrets
 import shutil
+import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -160,7 +180,8 @@ class VideoInfo:
       duration: seconds, ``None`` if unknown.
       codec: decoder name, such as ``"h264"`` or ``"vp9"``.
       pix_fmt: stored pixel format, such as ``"yuv420p"`` (``None`` if unknown).
-      has_audio: the file also has an audio track (vizattn ignores it).
+      has_audio: the file also has an audio track (decoding ignores it;
+        :meth:`VideoWriter.copy_audio_from` copies it into an output).
       variable_frame_rate: ``True``/``False`` when the container's sample
         table shows it (MP4/MOV); ``None`` when it cannot be told cheaply.
 
@@ -234,10 +255,66 @@ def _check_input_file(path: PathLike) -> Path:
     return p
 
 
+# Top-level boxes that can start an MP4/MOV file (ISO base media / QuickTime).
+_MP4_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"styp"}
+
+
+def _mp4_missing_index(path: Path) -> str | None:
+    """Why an MP4/MOV file has no usable index (``moov`` box), or ``None``.
+
+    Walks the top-level boxes (reading only their 8-16 byte headers). A file
+    cut off while being written or downloaded ends inside a box and, unless it
+    was written with the index first ("faststart"), has no ``moov`` box.
+    Returns ``None`` for files that are not MP4/MOV or whose index is whole.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            offset, seen, cut = 0, set(), None
+            while offset < size and len(seen) < 10_000:
+                f.seek(offset)
+                header = f.read(16)
+                if len(header) < 8:
+                    cut = "a box header"
+                    break
+                length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if offset == 0 and kind not in _MP4_FIRST_BOXES:
+                    return None  # not an MP4/MOV file
+                if length == 1 and len(header) == 16:
+                    length = int.from_bytes(header[8:16], "big")
+                elif length == 0:
+                    length = size - offset  # the last box runs to the end of the file
+                if length < 8:
+                    return None  # damaged, not truncated: let FFmpeg's error stand
+                seen.add(kind)
+                if offset + length > size:
+                    cut = f"its {kind.decode('latin-1')!r} box"
+                    break
+                offset += length
+    except OSError:
+        return None
+    if b"moov" in seen and cut != "its 'moov' box":
+        return None
+    where = f"the file ends inside {cut}" if cut else "the file has no index"
+    return f"{where} and its index (the 'moov' box) is missing"
+
+
 def _open_input(path: PathLike) -> tuple[Path, Any, Any]:
     """Open ``path`` and pick its video stream, or raise :class:`VizAttnError`."""
     p = _check_input_file(path)
     text = os.fspath(path)
+
+    def not_a_video(reason: str) -> VizAttnError:
+        missing = _mp4_missing_index(p)
+        if missing is not None:
+            return VizAttnError(
+                f"truncated video: {text!r} was cut off ({missing}), so no frame can be "
+                "located; download or export it again."
+            )
+        return VizAttnError(
+            f"not a video file: {text!r} ({reason}); pass a complete video file such as an .mp4."
+        )
+
     try:
         container = av.open(str(p), metadata_errors="replace")
     except PermissionError:
@@ -245,18 +322,24 @@ def _open_input(path: PathLike) -> tuple[Path, Any, Any]:
             f"cannot read {text!r} (permission denied); fix its permissions or copy it."
         ) from None
     except (av.FFmpegError, OSError) as e:
-        raise VizAttnError(
-            f"not a video file: {text!r} (cannot open: {_ffmpeg_reason(e)}); "
-            "pass a complete video file such as an .mp4."
-        ) from None
-    attached_pic = av.stream.Disposition.attached_pic
-    streams = [s for s in container.streams.video if not (s.disposition & attached_pic)]
+        raise not_a_video(f"cannot open: {_ffmpeg_reason(e)}") from None
+    except Exception as e:  # noqa: BLE001 - hostile files must not escape as tracebacks
+        raise not_a_video(f"cannot open: {type(e).__name__}") from None
+    try:
+        attached_pic = av.stream.Disposition.attached_pic
+        video = [s for s in container.streams.video if not (s.disposition & attached_pic)]
+        # A damaged header can declare a video stream FFmpeg has no decoder for.
+        streams = [s for s in video if s.codec_context is not None]
+    except Exception:  # noqa: BLE001
+        video = streams = []
     if not streams:
         container.close()
-        raise VizAttnError(
-            f"not a video file: {text!r} (no video stream found); "
-            "pass a video such as an .mp4 file."
-        )
+        if video:
+            raise VizAttnError(
+                f"cannot decode {text!r}: its video stream has an unknown or damaged codec; "
+                "re-encode it (e.g. to H.264 .mp4) or pass another file."
+            )
+        raise not_a_video("no video stream found")
     return p, container, streams[0]
 
 
@@ -319,13 +402,13 @@ def _tag_orientation(stream: Any) -> tuple[int, bool]:
 def _first_frame(container: Any, stream: Any, max_packets: int = 64) -> Any | None:
     try:
         for n, packet in enumerate(container.demux(stream)):
-            with contextlib.suppress(av.FFmpegError):
+            with contextlib.suppress(av.FFmpegError, ValueError):
                 frames = packet.decode()
                 if frames:
                     return frames[0]
             if n >= max_packets:
                 break
-    except av.FFmpegError:
+    except Exception:  # noqa: BLE001 - a damaged file just has no first frame
         pass
     return None
 
@@ -335,11 +418,11 @@ def _detect_vfr(stream: Any) -> bool | None:
     try:
         entries = stream.index_entries
         count = len(entries)
-    except Exception:  # pragma: no cover - PyAV without index access
+        if count < 3 or stream.frames <= 0 or count != stream.frames:
+            return None  # index lists only keyframes (Matroska, WebM) or nothing
+        times = np.fromiter((e.timestamp for e in entries), dtype=np.int64, count=count)
+    except Exception:  # noqa: BLE001 - PyAV without index access, or a damaged index
         return None
-    if count < 3 or stream.frames <= 0 or count != stream.frames:
-        return None  # index lists only keyframes (Matroska, WebM) or nothing
-    times = np.fromiter((e.timestamp for e in entries), dtype=np.int64, count=count)
     deltas = np.diff(np.sort(times))
     if deltas.size == 0 or deltas.min() <= 0:
         return None
@@ -347,15 +430,30 @@ def _detect_vfr(stream: Any) -> bool | None:
     return spread > 1 and spread > 0.01 * float(np.median(deltas))
 
 
-def _describe(path: Path, container: Any, stream: Any, orientation: tuple[int, bool]) -> VideoInfo:
-    fps = stream.average_rate or stream.guessed_rate or stream.base_rate
-    fps = Fraction(fps) if fps else None
+def _positive(value: Any) -> Fraction | None:
+    """``value`` as a positive, finite :class:`Fraction`, else ``None`` (damaged headers)."""
+    try:
+        fraction = Fraction(value)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return fraction if 0 < fraction < 10**6 else None
+
+
+def _describe(
+    path: Path, container: Any, stream: Any, orientation: tuple[int, bool], first: Any | None
+) -> VideoInfo:
+    fps = next(
+        filter(None, map(_positive, (stream.average_rate, stream.guessed_rate, stream.base_rate))),
+        None,
+    )
     duration = None
     if stream.duration is not None and stream.time_base:
         duration = float(stream.duration * stream.time_base)
     elif container.duration:
         duration = container.duration / av.time_base
-    if stream.frames and stream.frames > 0:
+    if duration is not None and not (0 < duration < 1e9):
+        duration = None  # negative or absurd: a damaged header
+    if stream.frames and 0 < stream.frames < 10**9:
         frame_count = int(stream.frames)
     elif duration is not None and fps:
         frame_count = max(1, round(duration * fps))
@@ -364,7 +462,15 @@ def _describe(path: Path, container: Any, stream: Any, orientation: tuple[int, b
     if fps is None and frame_count and duration:
         fps = Fraction(frame_count / duration).limit_denominator(1001)
     rotation, mirrored = orientation
-    width, height = stream.codec_context.width, stream.codec_context.height
+    codec = stream.codec_context
+    width, height = codec.width, codec.height
+    if first is not None and (first.width, first.height) != (width, height):
+        width, height = first.width, first.height  # what the decoder really produces
+    if width <= 0 or height <= 0:
+        raise VizAttnError(
+            f"cannot read {os.fspath(path)!r}: its header gives no frame size and no frame "
+            "decodes; the file may be damaged, check that it plays or re-encode it."
+        )
     if rotation in (90, 270):
         width, height = height, width
     return VideoInfo(
@@ -376,8 +482,8 @@ def _describe(path: Path, container: Any, stream: Any, orientation: tuple[int, b
         fps=fps,
         frame_count=frame_count,
         duration=duration,
-        codec=stream.codec_context.name,
-        pix_fmt=stream.codec_context.pix_fmt,
+        codec=codec.name,
+        pix_fmt=codec.pix_fmt,
         has_audio=bool(container.streams.audio),
         variable_frame_rate=_detect_vfr(stream),
     )
@@ -409,7 +515,14 @@ def probe(path: PathLike) -> VideoInfo:
         first = _first_frame(container, stream)
         if first is not None:
             orientation = _frame_orientation(first) or orientation
-        return _describe(p, container, stream, orientation)
+        return _describe(p, container, stream, orientation, first)
+    except VizAttnError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a hostile header must not escape as a traceback
+        raise VizAttnError(
+            f"cannot read {os.fspath(path)!r}: its header is damaged ({type(e).__name__}); "
+            "check that it plays, or re-encode it."
+        ) from None
     finally:
         container.close()
 
@@ -542,6 +655,10 @@ class VideoReader:
         start, end, limit = self.start, self.end, self.max_frames
         eps = 1e-6
         reformatter = VideoReformatter()  # keeps one swscale context for all frames
+        # Every frame comes out at the probed size, even if a damaged stream changes size.
+        stored_w, stored_h = info.width, info.height
+        if info.rotation in (90, 270):
+            stored_w, stored_h = stored_h, stored_w
 
         seeked = False
         if start:
@@ -564,9 +681,12 @@ class VideoReader:
             except av.FFmpegError as e:
                 self._mark_truncated(f"reading stopped: {_ffmpeg_reason(e)}")
                 break
+            except Exception as e:  # noqa: BLE001 - hostile data must not escape as a traceback
+                self._mark_truncated(f"reading stopped: {type(e).__name__}")
+                break
             try:
                 frames = packet.decode()
-            except av.FFmpegError as e:
+            except (av.FFmpegError, ValueError) as e:
                 errors += 1
                 consecutive += 1
                 if errors == 1:
@@ -592,7 +712,14 @@ class VideoReader:
                 if end is not None and t >= end - eps:
                     stopped = True
                     break
-                rgb = reformatter.reformat(vframe, format="rgb24").to_ndarray()
+                try:
+                    rgb = reformatter.reformat(
+                        vframe, format="rgb24", width=stored_w, height=stored_h
+                    ).to_ndarray()
+                except (av.FFmpegError, ValueError) as e:
+                    self._mark_truncated(f"undecodable frame: {_ffmpeg_reason(e)}")
+                    stopped = True
+                    break
                 image = _orient(rgb, info.rotation, info.mirrored)
                 self.frames_read += 1
                 yield Frame(image, t, index)
@@ -729,8 +856,8 @@ def check_output_path(output: PathLike, *, inputs: Iterable[PathLike] = ()) -> P
       ``output`` as an absolute :class:`~pathlib.Path`.
 
     Raises:
-      VizAttnError: the output is one of the inputs, or its folder does not
-        exist or is not writable.
+      VizAttnError: an unsupported format, the output is one of the inputs, or
+        its folder does not exist or is not writable.
 
     >>> check_output_path("/no/such/folder/out.mp4")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -738,6 +865,7 @@ def check_output_path(output: PathLike, *, inputs: Iterable[PathLike] = ()) -> P
     vizattn.errors.VizAttnError: output folder does not exist: '/no/such/folder' (for ...
     """
     text = os.fspath(output)
+    _output_kind(output)  # an unsupported format fails here, before any work
     out = Path(os.path.abspath(os.path.expanduser(text)))
     for source in inputs:
         src = Path(os.path.abspath(os.path.expanduser(os.fspath(source))))
@@ -766,11 +894,134 @@ def check_output_path(output: PathLike, *, inputs: Iterable[PathLike] = ()) -> P
             f"cannot write to folder {str(parent)!r} (permission denied, for {text!r}); "
             "choose an output path in a writable folder."
         )
+    # Permission bits do not tell everything (read-only mounts, /proc, running as root):
+    # create and remove a small file to be sure, before any slow work starts.
+    try:
+        fd, name = tempfile.mkstemp(prefix=".vizattn-check-", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.remove(name)
+    except OSError as e:
+        raise VizAttnError(
+            f"cannot write to folder {str(parent)!r} ({_os_reason(e)}, for {text!r}); "
+            "choose an output path in a writable folder."
+        ) from None
     return out
+
+
+def _os_reason(error: OSError) -> str:
+    """An OS error's reason without file names (``"no space left on device"``)."""
+    reason = error.strerror or type(error).__name__
+    return reason[:1].lower() + reason[1:]
 
 
 def _temporary_name(destination: Path, suffix: str) -> Path:
     return destination.parent / f".{destination.name}.{secrets.token_hex(4)}.tmp{suffix}"
+
+
+# --------------------------------------------------------------------------- audio
+
+# Audio codecs each output container takes as they are (remuxed, not re-encoded).
+_AUDIO_CODECS = {
+    "mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"},
+    "mov": {"aac", "mp3", "ac3", "eac3", "alac", "mp2", "pcm_s16le", "pcm_s16be", "pcm_s24le"},
+    "matroska": {
+        "aac", "mp3", "ac3", "eac3", "alac", "opus", "vorbis", "flac", "mp2", "dts", "truehd",
+        "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le",
+    },
+    "webm": {"opus", "vorbis"},
+}  # fmt: skip
+
+
+class _AudioCopy:
+    """Copies a source file's audio packets, untouched, into a :class:`VideoWriter`'s file.
+
+    Packets are aligned to the video by time: a packet at source time ``t``
+    (counted, like :attr:`Frame.time`, from the start of the source's video
+    stream) lands at ``t - shift`` in the output, where ``shift`` is the source
+    time of the output's first frame. Packets before the first frame or after
+    the last are left out.
+    """
+
+    def __init__(self, source: Path, container: Any, stream: Any, origin: float) -> None:
+        self.source, self.input, self.stream, self.origin = source, container, stream, origin
+        self.output_stream: Any = None
+        self.time_base = stream.time_base or Fraction(1, 1000)
+        self.shift: float | None = None
+        self._packets: Iterator[Any] | None = None
+        self._pending: Any = None
+        self._last_dts: int | None = None
+        self.copied = 0.0  # seconds of audio copied so far
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.input.close()
+
+    def packets_until(self, until: float) -> Iterator[Any]:
+        """Source packets, re-timed for the output, that start before output time ``until``."""
+        assert self.shift is not None
+        if self._packets is None:
+            start = self.shift + self.origin
+            if start > 1.0:  # skip to the first frame's time instead of reading everything
+                with contextlib.suppress(av.FFmpegError):
+                    self.input.seek(int(start / self.time_base), stream=self.stream, backward=True)
+            self._packets = self.input.demux(self.stream)
+        offset = round((self.shift + self.origin) / self.time_base)
+        while True:
+            packet = self._pending
+            if packet is None:
+                packet = next(self._packets, None)
+                if packet is None:
+                    return
+            self._pending = None
+            if packet.pts is None or packet.dts is None or packet.size == 0:
+                continue  # the flushing packet at the end, or one without timing
+            t = float((packet.pts - offset) * self.time_base)
+            if t >= until:
+                self._pending = packet
+                return
+            if t < -1e-3:
+                continue  # before the first frame
+            dts = packet.dts - offset
+            if self._last_dts is not None and dts <= self._last_dts:
+                continue  # damaged timing: such a packet cannot be muxed
+            packet.pts, packet.dts = packet.pts - offset, dts
+            self._last_dts = dts
+            packet.stream = self.output_stream
+            self.copied = t + float((packet.duration or 0) * self.time_base)
+            yield packet
+
+
+def _open_audio(source: PathLike, kind: str) -> tuple[_AudioCopy | None, str | None]:
+    """``(copier, None)``, ``(None, None)`` without audio, or ``(None, why it is dropped)``."""
+    text = os.fspath(source)
+    try:
+        container = av.open(str(Path(text).expanduser()), metadata_errors="replace")
+    except Exception:  # noqa: BLE001 - the video reader reports unreadable inputs
+        return None, f"audio dropped: cannot open {text!r} to copy its sound."
+    try:
+        streams = [a for a in container.streams.audio if a.codec_context is not None]
+        if not container.streams.audio:
+            container.close()
+            return None, None
+        codec = streams[0].codec_context.name if streams else "unknown"
+        if kind in ("gif", "png"):
+            why = f"{'GIF files' if kind == 'gif' else 'PNG frames'} have no sound"
+        elif codec not in _AUDIO_CODECS.get(kind, ()):
+            suffix = {"matroska": ".mkv"}.get(kind, f".{kind}")
+            names = {"mp4": ".mp4", "mov": ".mov", "matroska": ".mkv", "webm": ".webm"}
+            fits = [names[k] for k, codecs in _AUDIO_CODECS.items() if codec in codecs]
+            keep = " or ".join(fits) if fits else "a format that takes it"
+            why = f"{suffix} cannot hold its {codec} audio without re-encoding; write {keep}"
+        else:
+            video = [v for v in container.streams.video if v.start_time is not None]
+            origin = float(video[0].start_time * video[0].time_base) if video else 0.0
+            return _AudioCopy(Path(text), container, streams[0], origin), None
+    except Exception:  # noqa: BLE001 - a damaged header: no audio worth keeping
+        why = "its audio track is damaged"
+    container.close()
+    if kind in ("gif", "png"):
+        return None, f"audio dropped: {why}; write .mp4 to keep the sound."
+    return None, f"audio dropped: {why} to keep the sound."
 
 
 # --------------------------------------------------------------------------- writing
@@ -847,6 +1098,8 @@ class VideoWriter:
         preset: str = "veryfast",
         inputs: Iterable[PathLike] = (),
         options: Mapping[str, str] | None = None,
+        audio_from: PathLike | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self._display = os.fspath(path)
         self.kind = _output_kind(path)
@@ -890,6 +1143,11 @@ class VideoWriter:
         self._pad = (0, 0)
         self._reformatter = VideoReformatter()  # one swscale context for all frames
         self._closed = False
+        self._on_notice = on_notice
+        self._audio: _AudioCopy | None = None
+        self.audio_notice: str | None = None
+        if audio_from is not None:
+            self.copy_audio_from(audio_from)
 
     # ------------------------------------------------------------------ protocol
     def __enter__(self) -> VideoWriter:
@@ -903,6 +1161,94 @@ class VideoWriter:
         else:
             self.abort()
 
+    # ------------------------------------------------------------------ audio
+    def copy_audio_from(self, source: PathLike) -> bool:
+        """Copy ``source``'s sound into the output, untouched (remuxed, not re-encoded).
+
+        Call it before the first :meth:`write`. The audio follows the frame
+        times given to :meth:`write`: the first frame's time is the source time
+        where the sound starts, and it stops with the last frame (so a
+        ``start``/``end``/``max_frames`` range of a :class:`VideoReader` keeps
+        its own stretch of sound). Frames written without times take the
+        sound from the start of the source.
+
+        When the sound cannot be kept (GIF or PNG output, a codec the container
+        does not take, such as AAC in .webm, or damaged audio packets), the
+        video is still written, and one line starting with ``"audio dropped:"``
+        goes to ``on_notice`` (a ``UserWarning`` without it) and stays in
+        :attr:`audio_notice`.
+
+        Args:
+          source: the file the frames come from.
+
+        Returns:
+          ``True`` if the sound will be copied; ``False`` if it is dropped or
+          ``source`` has no audio track.
+        """
+        if self._container is not None or self.frames_written or self._closed:
+            raise VizAttnError(
+                f"copy_audio_from() after frames were written to {self._display!r}; "
+                "call it before the first write()."
+            )
+        if self._audio is not None:
+            self._audio.close()
+        self._audio, notice = _open_audio(source, self.kind)
+        if notice:
+            self._notice(notice)
+        return self._audio is not None
+
+    @property
+    def audio(self) -> str:
+        """``"kept"`` (being copied), ``"dropped"`` (see :attr:`audio_notice`) or ``"none"``."""
+        if self._audio is not None:
+            return "kept"
+        return "dropped" if self.audio_notice else "none"
+
+    def _notice(self, message: str) -> None:
+        self.audio_notice = message
+        if self._on_notice is not None:
+            self._on_notice(message)
+        else:
+            warnings.warn(message, stacklevel=3)
+
+    def _drop_audio(self, why: str) -> None:
+        audio, self._audio = self._audio, None
+        if audio is not None:
+            audio.close()
+            after = f" after {audio.copied:.2f} s" if audio.copied > 0 else ""
+            self._notice(f"audio dropped{after}: {why}.")
+
+    def _add_audio_stream(self) -> None:
+        """Adds the audio stream and writes the header (falling back to no audio)."""
+        if self._audio is not None:
+            try:
+                self._audio.output_stream = self._container.add_stream_from_template(
+                    self._audio.stream
+                )
+                self._audio.output_stream.codec_context.codec_tag = "\0\0\0\0"
+                self._container.start_encoding()
+                return
+            except Exception:  # noqa: BLE001 - the muxer refused it: write the video alone
+                fmt = self._container.format.name
+                with contextlib.suppress(Exception):
+                    self._container.close()
+                self._drop_audio("the output format refused the source's audio")
+                self._container = av.open(str(self._tmp), "w", format=fmt, options=self._copts)
+                self._open_stream(*self._source_size)
+        self._container.start_encoding()
+
+    def _mux_audio(self, until: float) -> None:
+        """Copies the source's audio packets that start before output time ``until``."""
+        if self._audio is None:
+            return
+        if self._audio.shift is None:
+            self._audio.shift = self._first_time or 0.0
+        try:
+            for packet in self._audio.packets_until(until):
+                self._container.mux(packet)
+        except Exception:  # noqa: BLE001 - damaged audio must not cost the video
+            self._drop_audio("the source's audio packets are damaged")
+
     def __del__(self) -> None:  # an unclosed writer leaves no temporary behind
         with contextlib.suppress(Exception):
             if not self._closed:
@@ -914,24 +1260,40 @@ class VideoWriter:
         suffix = ".png" if self.kind == "png" else self.path.suffix
         self._tmp = _temporary_name(self.path, "" if self.kind == "png" else suffix)
         if self.kind == "png":
-            os.mkdir(self._tmp)  # mode 0o777 minus umask, like any new folder
+            try:
+                os.mkdir(self._tmp)  # mode 0o777 minus umask, like any new folder
+            except OSError as e:
+                self._tmp = None
+                raise self._os_error(e) from None
             self.size = (height, width)
             return
-        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        os.close(fd)
+        try:
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            os.close(fd)
+        except OSError as e:
+            self._tmp = None
+            raise self._os_error(e) from None
         fmt = {"mp4": "mp4", "mov": "mov", "matroska": "matroska", "webm": "webm", "gif": "gif"}[
             self.kind
         ]
-        container_options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
+        self._copts = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
         try:
-            self._container = av.open(str(self._tmp), "w", format=fmt, options=container_options)
+            self._container = av.open(str(self._tmp), "w", format=fmt, options=self._copts)
             self._open_stream(height, width)
+            self._add_audio_stream()
         except av.FFmpegError as e:
             self.abort()
             raise VizAttnError(
                 f"cannot start writing {self._display!r} ({_ffmpeg_reason(e)}); "
                 "try another codec or output format."
             ) from None
+
+    def _os_error(self, error: OSError) -> VizAttnError:
+        """One line for an OS error while writing (never the hidden temporary file's name)."""
+        return VizAttnError(
+            f"cannot write {self._display!r} ({_os_reason(error)}); "
+            "check free disk space and choose a writable output folder."
+        )
 
     def _open_stream(self, height: int, width: int) -> None:
         if self.kind == "gif":
@@ -1024,7 +1386,10 @@ class VideoWriter:
             from PIL import Image
 
             name = self._tmp / f"frame_{self.frames_written:06d}.png"
-            Image.fromarray(array).save(name, compress_level=1)
+            try:
+                Image.fromarray(array).save(name, compress_level=1)
+            except OSError as e:
+                raise self._os_error(e) from None
         else:
             if self._pad != (0, 0):
                 array = np.pad(array, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
@@ -1041,6 +1406,8 @@ class VideoWriter:
                 ) from None
         self._last_pts = pts
         self.frames_written += 1
+        if self._audio is not None:
+            self._mux_audio(float(pts * self._time_base))
 
     def _make_frame(self, array: np.ndarray) -> Any:
         if self.kind == "gif":
@@ -1077,6 +1444,9 @@ class VideoWriter:
             )
         try:
             if self._container is not None:
+                if self._audio is not None and self._last_pts is not None:
+                    self._mux_audio(float((self._last_pts + _TICKS) * self._time_base))
+                    self._audio.close()
                 for packet in self._stream.encode(None):
                     self._container.mux(packet)
                 self._container.close()
@@ -1112,6 +1482,8 @@ class VideoWriter:
     def abort(self) -> None:
         """Stop without producing output: delete the temporary file. Safe to call twice."""
         self._closed = True
+        if self._audio is not None:
+            self._audio.close()
         if self._container is not None:
             with contextlib.suppress(Exception):
                 self._container.close()

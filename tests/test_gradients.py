@@ -1,9 +1,8 @@
-"""Grad-CAM: shapes, targets, the stream map's causality, and properties that can fail.
+"""Gradient kinds (``gradcam``, ``grad_x_act``): shapes, targets, streaming, causality.
 
 One randomized A0 stream model (cumulative SimAM + TAdaConv v2) at 64 x 64,
-8 frames, batch 2. Every call below reuses the same two traces of the
-Grad-CAM function (clip layout, then per-frame), except the list-of-layers
-test which traces once more.
+8 frames, batch 2. :func:`vizattn.gradcam` is ``capture(kinds=["gradcam"])`` plus
+:meth:`Cache.frame_maps`, so these tests exercise the capture pipeline.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ import types
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tf_keras
 
+from vizattn import Cache, hooks
 from vizattn.errors import VizAttnError
-from vizattn.gradcam import _FUNCTIONS, gradcam
-from vizattn.models import as_clip, build_movinet, init_states
+from vizattn.hooks import capture, capture_stream, gradcam, predict
+from vizattn.models import as_clip, build_movinet
 from vizattn.testing import randomize, synthetic_clip
 
 CLASSES = 10
@@ -76,22 +75,23 @@ def test_list_of_layers_resized_to_largest(model, clip):
 
 
 def test_block_prefix_is_the_average_of_its_layers(model, clip, raw):
-    """block3 = mean of block3_layer0..3 (same size here): check against the traced maps."""
-    run = _FUNCTIONS[model][tuple(f"block3_layer{i}" for i in range(4))]
-    cams, logits, targets, _ = run(
-        tf.constant(clip), init_states(model, clip.shape), tf.constant([-1, -1])
-    )
-    np.testing.assert_allclose(raw, np.mean([c.numpy() for c in cams], axis=0), rtol=1e-6)
-    np.testing.assert_array_equal(targets.numpy(), np.argmax(logits.numpy(), axis=-1))
+    """block3 = mean of block3_layer0..3 (same size here), and the target is the prediction."""
+    cache = capture(model, clip, names="block3", kinds=["gradcam", "grad_x_act"])
+    layers = [cache[f"block3_layer{i}/gradcam"] for i in range(4)]
+    np.testing.assert_allclose(raw, np.mean(layers, axis=0), rtol=1e-6)
+    predicted = np.argmax(predict(model, clip), axis=-1)
+    assert np.array(cache.metadata["targets"])[:, 0].tolist() == predicted.tolist()
+    for i in range(4):  # gradient x activation is finer than Grad-CAM, and also >= 0
+        gxa = cache[f"block3_layer{i}/grad_x_act"]
+        assert gxa.shape == layers[i].shape and gxa.min() >= 0
+        assert not np.allclose(gxa, layers[i])
 
 
 def test_class_index_is_respected(model, clip, raw):
     by_class = [
         gradcam(model, clip, "block3", class_index=k, normalize=None) for k in range(CLASSES)
     ]
-    run = _FUNCTIONS[model][tuple(f"block3_layer{i}" for i in range(4))]
-    _, logits, _, _ = run(tf.constant(clip), init_states(model, clip.shape), tf.constant([-1, -1]))
-    predicted = np.argmax(logits.numpy(), axis=-1)
+    predicted = np.argmax(predict(model, clip), axis=-1)
     for item in range(2):
         # The default map is the predicted class's map ...
         np.testing.assert_array_equal(by_class[predicted[item]][item], raw[item])
@@ -157,11 +157,39 @@ def test_stream_step_equals_clip_map_of_the_prefix(model, clip, raw, raw_stream)
 
 def test_model_is_left_untouched_and_not_retraced(model, clip, raw):
     assert all("call" not in layer.__dict__ for layer in model._flatten_layers())
-    fns = _FUNCTIONS[model]
-    counts = {k: f.experimental_get_tracing_count() for k, f in fns.items()}
+    fns = hooks._TRACED[model]
+    counts = {k: f.experimental_get_tracing_count() for k, (f, _) in fns.items()}
     again = gradcam(model, clip, "block3", normalize=None)
     np.testing.assert_array_equal(again, raw)
-    assert {k: f.experimental_get_tracing_count() for k, f in fns.items()} == counts
+    assert {k: f.experimental_get_tracing_count() for k, (f, _) in fns.items()} == counts
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 8])
+def test_stream_maps_do_not_depend_on_chunks(model, clip, raw_stream, chunk):
+    """capture_stream in chunks of 1, 3 (across uneven chunk boundaries) and 8 frames gives
+    the frame-by-frame stream maps: step t explains the prediction at step t."""
+    caches = list(capture_stream(model, clip, chunk=chunk, names="block3", kinds=["gradcam"]))
+    assert [c.metadata["start"] for c in caches] == list(range(0, 8, chunk))
+    maps = Cache.concat(caches).frame_maps("block3", "gradcam", normalize=None)
+    np.testing.assert_allclose(maps, raw_stream, rtol=1e-5, atol=1e-6 * raw_stream.max())
+
+
+def test_class_by_name(model, clip, raw):
+    from vizattn.models import model_info
+
+    info = model_info(model)
+    names = [f"class {i}" for i in range(CLASSES)]
+    info.class_names = names
+    try:
+        by_name = gradcam(model, clip, "block3", class_index="class 3", normalize=None)
+        by_index = gradcam(model, clip, "block3", class_index=3, normalize=None)
+        np.testing.assert_array_equal(by_name, by_index)
+        top = gradcam(model, clip, "block3", class_index="top", normalize=None)
+        np.testing.assert_array_equal(top, raw)
+        with pytest.raises(VizAttnError, match=r"class 3"):
+            gradcam(model, clip, "block3", class_index="clas 3")
+    finally:
+        info.class_names = None
 
 
 def test_bad_layers(model, clip):
@@ -184,5 +212,5 @@ def test_base_model():
     small = synthetic_clip(frames=4, size=32)
     maps = gradcam(base, small, "block2")
     assert maps.shape == (1, 4, 2, 2) and np.isclose(maps.max(), 1.0)
-    with pytest.raises(VizAttnError, match=r"stream=True\) needs a stream model"):
+    with pytest.raises(VizAttnError, match=r"streaming needs a stream model"):
         gradcam(base, small, "block2", stream=True)

@@ -1,0 +1,172 @@
+"""Tests for vizattn.training: the training loop, the bundle it writes, the shipped demo model."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vizattn.demo import (
+    CLASS_NAMES,
+    DEMO_SEED,
+    HELDOUT_SEEDS,
+    TRAIN_SEEDS,
+    heldout_seeds,
+    task_batch,
+    train_seeds,
+)
+from vizattn.errors import VizAttnError
+from vizattn.training import (
+    DEMO_MODEL_DIR,
+    DataSeeds,
+    demo_build_options,
+    evaluate_task,
+    fit,
+    load_demo_model,
+    read_model_json,
+    set_rezero,
+    train_demo,
+)
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    return load_demo_model()
+
+
+def test_fit_overfits_two_clips_and_the_loss_falls():
+    import vizattn
+
+    model = vizattn.build_movinet("a0", stream=True, simam="frame", num_classes=4)
+    blocks = [n for n in vizattn.models.endpoint_names("a0") if n.startswith("block")]
+    assert set_rezero(model, 1.0) == len(blocks)  # one ReZero scale per block
+    clips, _, labels, _, _ = task_batch(train_seeds(2), size=32, frames=4)
+    losses = fit(
+        model, itertools.repeat((clips, labels)), steps=12, lr=3e-3, warmup=1, progress=False
+    )
+    assert len(losses) == 12 and np.isfinite(losses).all()
+    assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:2]), losses
+
+
+def test_fit_refuses_too_few_batches():
+    import vizattn
+
+    model = vizattn.build_movinet("a0", stream=True, num_classes=4)
+    clips, _, labels, _, _ = task_batch(train_seeds(1), size=32, frames=2)
+    with pytest.raises(VizAttnError, match="batches"):
+        fit(model, [(clips, labels)], steps=2, progress=False)
+
+
+def test_data_seeds_stay_inside_the_training_range():
+    for seed in (0, 9):
+        data = DataSeeds(seed, steps=1000, batch=8)
+        first, last = data.batch_seeds(0), data.batch_seeds(999)
+        assert first.start == data.as_dict()["first"] and last[-1] == data.as_dict()["last"]
+        assert first.start in TRAIN_SEEDS and last[-1] in TRAIN_SEEDS
+    runs = [set(DataSeeds(s, steps=10, batch=8).batch_seeds(3)) for s in range(3)]
+    assert not (runs[0] & runs[1]) and not (runs[1] & runs[2])
+    for bad in ({"seed": 10, "steps": 1, "batch": 1}, {"seed": 0, "steps": 10**5, "batch": 8}):
+        with pytest.raises(VizAttnError):
+            DataSeeds(**bad)
+
+
+def test_missing_bundle_is_a_one_line_error(tmp_path):
+    with pytest.raises(VizAttnError) as e:
+        load_demo_model(tmp_path)
+    assert "\n" not in str(e.value) and str(e.value).endswith(".")
+    (tmp_path / "model.json").write_text(json.dumps({"build": demo_build_options()}))
+    with pytest.raises(VizAttnError, match="weights"):
+        load_demo_model(tmp_path)
+
+
+# -- the shipped demo model ----------------------------------------------------
+
+
+def test_bundle_is_small_and_its_record_meets_the_requirements():
+    meta = read_model_json(DEMO_MODEL_DIR)
+    record = json.loads((DEMO_MODEL_DIR / "train_record.json").read_text())
+    weights = sum(p.stat().st_size for p in DEMO_MODEL_DIR.glob(f"{meta['checkpoint']}.*"))
+    assert 0 < weights <= 15 * 2**20 and record["weights_bytes"] == weights
+    assert meta["build"] == demo_build_options() == record["build"]
+    assert meta["build"]["stream"] and meta["build"]["simam"] == "frame"
+    assert meta["class_names"] == list(CLASS_NAMES)
+    held = record["heldout"]
+    assert held["accuracy_last_frame"] >= 0.95
+    assert len(held["accuracy_per_frame"]) == meta["frames"]
+    assert held["accuracy_per_frame"][-1] == held["accuracy_last_frame"]
+    # Training and measurement seeds are disjoint.
+    assert record["train_seeds"]["last"] < TRAIN_SEEDS.stop
+    assert held["seeds"]["first"] >= HELDOUT_SEEDS.start
+    command = (DEMO_MODEL_DIR / "COMMAND.txt").read_text()
+    assert "vizattn train-demo" in command and f"--steps {record['steps']}" in command
+    assert "train_demo(" in command
+
+
+def test_bundled_model_loads_with_its_class_names_and_input_size(demo_model):
+    from vizattn.models import is_stream, model_info
+
+    meta = read_model_json(DEMO_MODEL_DIR)
+    info = model_info(demo_model)
+    assert is_stream(demo_model) and info.num_classes == len(CLASS_NAMES)
+    assert info.class_names == list(CLASS_NAMES)
+    assert info.input_size == tuple(meta["input_size"])
+    assert info.restore_summary.complete and info.restore_summary.restored > 300
+
+
+def test_bundled_model_classifies_fresh_heldout_clips(demo_model):
+    from vizattn.models import model_info
+
+    meta = read_model_json(DEMO_MODEL_DIR)
+    seeds = heldout_seeds(16, start=777_000)  # not the seeds of the training record
+    result = evaluate_task(
+        demo_model, seeds, size=model_info(demo_model).input_size, frames=meta["frames"]
+    )
+    assert result["clips"] == 16
+    assert result["accuracy_last_frame"] >= 0.9, result
+
+
+def test_bundled_model_gets_the_shipped_demo_clip_right_once_the_target_moves(demo_model):
+    from vizattn.models import as_clip, model_info, predict_stream
+    from vizattn.video import read_all
+
+    data = np.load(ASSETS / "demo_masks.npz")
+    frames, _ = read_all(ASSETS / "demo.mp4")
+    clip = as_clip(frames, size=model_info(demo_model).input_size)
+    logits = predict_stream(demo_model, clip)[0]  # [time, classes]
+    label, onset = int(data["label"]), int(data["onset"])
+    assert logits[-1].argmax() == label
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    # The evidence arrives at the onset: the true class gains probability after it.
+    assert probs[-1, label] > probs[onset - 1, label] + 0.2
+    assert DEMO_SEED in HELDOUT_SEEDS
+
+
+# -- the training run end to end (tiny) ------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_demo_writes_a_bundle_that_loads_and_reproduces_its_record(tmp_path):
+    out = tmp_path / "bundle"
+    record = train_demo(out, steps=2, batch=2, size=32, frames=4, eval_clips=3, progress=False)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "COMMAND.txt",
+        "model.json",
+        "train_record.json",
+        "weights.data-00000-of-00001",
+        "weights.index",
+    ]
+    assert json.loads((out / "train_record.json").read_text()) == record
+    assert record["steps"] == 2 and len(record["loss_curve"]["curve"]) == 2
+    assert record["train_seeds"] == {"first": 0, "last": 3, "count": 4}
+    model = load_demo_model(out)
+    again = evaluate_task(model, heldout_seeds(3), size=32, frames=4)
+    assert again["accuracy_per_frame"] == record["heldout"]["accuracy_per_frame"]
+    command = (out / "COMMAND.txt").read_text()
+    assert "--steps 2 --seed 0 --batch 2 --size 32 --frames 4" in command

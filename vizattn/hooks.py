@@ -1,0 +1,781 @@
+"""One pipeline from frames to a :class:`~vizattn.Cache`: ``capture`` and ``capture_stream``.
+
+This is vizattn's ``run_with_cache``. Everything that runs a model goes through
+the one streaming core here: :func:`capture_stream` (a long video, chunk by
+chunk, carrying the stream states), :func:`capture` (a clip, at once or
+streaming), :func:`predict`, :func:`predict_stream` and :func:`gradcam`,
+and through them ``vizattn render``, ``vizattn evaluate``, ``vizattn batch``
+and the notebooks.
+
+>>> cache = capture(model, clip, names="block3", kinds=["simam", "gradcam"])  # doctest: +SKIP
+>>> cache.frame_maps("block3", "simam").shape     # [batch, time, height, width]  # doctest: +SKIP
+(1, 8, 4, 4)
+>>> for chunk in capture_stream(model, video_frames, chunk=16, kinds=["simam", "logits"]):
+...     maps = chunk.frame_maps("block3", normalize=None)   # 16 frames at a time # doctest: +SKIP
+
+The kinds and their axes are listed in :mod:`vizattn.cache`. Three of them
+need gradients: ``gradcam`` (Grad-CAM with per-frame channel weights) and
+``grad_x_act`` (gradient times activation, no spatial averaging). Their target
+is ``class_index``: an index, a class name, or ``"top"`` (the predicted class).
+
+Streaming semantics (``stream=True`` and every :func:`capture_stream`):
+
+* frame ``t``'s values use frames ``<= t`` only; the logits are given per frame
+  (Model Garden's running-average head, evaluated after every frame), whatever
+  the chunk size;
+* gradient kinds explain the prediction *at* frame ``t``: the model steps one
+  frame at a time and the map of step ``t`` is the gradient of step ``t``'s
+  logit with respect to step ``t``'s activation, across chunk boundaries too;
+* ``state`` steps one frame at a time and keeps the states after every frame.
+
+Other kinds run ``chunk`` frames per call, which for causal models equals
+stepping frame by frame and is several times faster.
+
+How it works: vizattn's own layers offer their internals to the active
+recorder (:mod:`vizattn._probe`); Model Garden's layers are tapped *on this
+model's instances* (:func:`tap`, never the class) while a capture runs, and the
+taps are always removed. The taps only act while the model is traced, so each
+set of options is traced once per model (one cache of traced functions) and
+repeated captures do not retrace.
+
+Your own modules: :func:`register_probe` makes any layer class capturable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from vizattn import _probe
+from vizattn import names as _names
+from vizattn._tf import import_tf
+from vizattn.cache import (
+    DEFAULT_KINDS,
+    GRADIENT_KINDS,
+    KINDS,
+    LOGITS_NAME,
+    SPATIAL_KINDS,
+    Cache,
+    kind_of,
+)
+from vizattn.errors import VizAttnError
+from vizattn.models import as_clip, init_states, is_stream, model_info
+
+tf = import_tf()
+
+from official.projects.movinet.modeling import movinet_layers  # noqa: E402
+from official.vision.modeling.layers import nn_layers  # noqa: E402
+
+__all__ = [
+    "capture",
+    "capture_stream",
+    "endpoints",
+    "gradcam",
+    "predict",
+    "predict_stream",
+    "register_probe",
+    "tap",
+]
+
+_MISSING = object()
+
+# -- probes ----------------------------------------------------------------------
+
+_USER_PROBES: list[tuple[type, Callable, tuple[str, ...]]] = []
+
+
+def register_probe(
+    layer_class: type, fn: Callable, *, kind: str | Sequence[str] | None = None
+) -> None:
+    """Makes instances of ``layer_class`` capturable.
+
+    ``fn(layer, inputs, outputs)`` runs (at trace time) each time such a layer
+    is called inside :func:`capture`, and returns a tensor or a dict
+    ``{kind: tensor}``. ``inputs`` is the layer's first argument; ``outputs``
+    what ``call`` returned. ``kind`` names the kinds ``fn`` returns (a string
+    or a list; default: the class name in lower case); a bare tensor is stored
+    under the first.
+
+    Example, the user's CBAM-style channel gate:
+
+    >>> class ChannelGate(tf_keras.layers.Layer):                     # doctest: +SKIP
+    ...     def call(self, x):
+    ...         self.gate = tf.sigmoid(tf.reduce_mean(x, [2, 3], keepdims=True))
+    ...         return x * self.gate
+    >>> def probe(layer, x, y):                                       # doctest: +SKIP
+    ...     return {"gate": layer.gate[:, :, 0, 0]}         # [batch, time, channels]
+    >>> register_probe(ChannelGate, probe, kind="gate")               # doctest: +SKIP
+    >>> capture(model, clip, kinds=["gate"])                          # doctest: +SKIP
+    """
+    if not isinstance(layer_class, type):
+        raise VizAttnError(f"register_probe needs a layer class, got {layer_class!r}.")
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind or (layer_class.__name__.lower(),))
+    if not kinds or not all(isinstance(k, str) and k for k in kinds):
+        raise VizAttnError(f"kind must be a name or a list of names, got {kind!r}.")
+    for k in kinds:
+        if k[-1].isdigit():
+            raise VizAttnError(
+                f"kind {k!r} must not end in a digit (capture numbers repeated hooks); "
+                "use e.g. 'cbam_b'."
+            )
+        if k in KINDS:
+            raise VizAttnError(f"kind {k!r} is built in; give your probe another name.")
+    _USER_PROBES[:] = [p for p in _USER_PROBES if p[0] is not layer_class]
+    _USER_PROBES.append((layer_class, fn, kinds))
+
+
+@contextlib.contextmanager
+def tap(taps: Iterable[tuple[Any, Callable]]) -> Iterator[None]:
+    """Wraps ``call`` of layer *instances* for the duration of the block: the one hook mechanism.
+
+    Args:
+      taps: pairs ``(layer, fn)``; ``fn(args, kwargs, outputs)`` runs after each
+        call of ``layer`` and may return replacement outputs (``None`` keeps them).
+
+    Whatever the instance's ``__dict__`` held before is put back afterwards,
+    even on error, so taps nest.
+    """
+    saved = []
+    try:
+        for layer, fn in taps:
+            previous = layer.__dict__.get("call", _MISSING)
+            original = layer.call
+
+            def call(*args, _original=original, _fn=fn, **kwargs):
+                outputs = _original(*args, **kwargs)
+                replaced = _fn(args, kwargs, outputs)
+                return outputs if replaced is None else replaced
+
+            layer.__dict__["call"] = call
+            saved.append((layer, previous))
+        yield
+    finally:
+        for layer, previous in reversed(saved):
+            if previous is _MISSING:
+                layer.__dict__.pop("call", None)
+            else:
+                layer.__dict__["call"] = previous
+
+
+def _first(outputs):
+    return outputs[0] if isinstance(outputs, tuple | list) else outputs
+
+
+def endpoints(model) -> dict[str, Any]:
+    """Model Garden endpoint layers by name: ``stem``, ``block{i}_layer{j}``, ``head``."""
+    backbone = getattr(model, "_backbone", model)
+    out = {}
+    for layer in getattr(backbone, "layers", []):
+        if isinstance(
+            layer, movinet_layers.Stem | movinet_layers.MovinetBlock | movinet_layers.Head
+        ):
+            out[layer.name] = layer
+    return out
+
+
+def _classifier_head(model):
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, movinet_layers.ClassifierHead):
+            return layer
+    return None
+
+
+def _owners(model) -> dict[int, str]:
+    owners: dict[int, str] = {}
+    for name, layer in endpoints(model).items():
+        for sub in layer._flatten_layers(include_self=True, recursive=True):
+            owners.setdefault(id(sub), name)
+    head = _classifier_head(model)
+    if head is not None:
+        owners[id(head)] = "classifier_head"
+    return owners
+
+
+def _model_taps(model) -> list[tuple[Any, Callable]]:
+    """The taps of one model (made once per model): they act only while a recorder is active."""
+    taps: list[tuple[Any, Callable]] = []
+
+    def on_endpoint(layer, name):
+        def fn(args, kwargs, outputs):
+            rec = _probe.active()
+            if rec is None:
+                return None
+            a = _first(outputs)
+            rec.record(layer, "activation", a)
+            if name in rec.watch:
+                rec.tape.watch(a)
+                rec.acts[name] = a
+            return None
+
+        return fn
+
+    for name, layer in endpoints(model).items():
+        taps.append((layer, on_endpoint(layer, name)))
+        pool = getattr(layer, "_pool", None)
+        if isinstance(layer, movinet_layers.Head) and isinstance(
+            pool, nn_layers.GlobalAveragePool3D
+        ):
+
+            def on_pool(args, kwargs, outputs, pool=pool):
+                rec = _probe.active()
+                if rec is not None:
+                    rec.pool = (pool, args[0] if args else kwargs["inputs"], kwargs.get("states"))
+
+            taps.append((pool, on_pool))
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, movinet_layers.StreamSqueezeExcitation) and hasattr(
+            layer, "_se_expand"
+        ):
+
+            def on_se(args, kwargs, outputs, se=layer):
+                rec = _probe.active()
+                if rec is not None:
+                    rec.record(se, "se", outputs)
+
+            taps.append((layer._se_expand, on_se))
+    return taps
+
+
+def _user_taps(model) -> list[tuple[Any, Callable]]:
+    taps: list[tuple[Any, Callable]] = []
+    if not _USER_PROBES:
+        return taps
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        for cls, fn, kinds in _USER_PROBES:
+            if isinstance(layer, cls):
+
+                def after(args, kwargs, out, layer=layer, fn=fn, kinds=kinds):
+                    rec = _probe.active()
+                    if rec is None:
+                        return None
+                    x = args[0] if args else kwargs.get("inputs")
+                    got = fn(layer, x, out)
+                    items = got.items() if isinstance(got, Mapping) else [(kinds[0], got)]
+                    for k, v in items:
+                        rec.record(layer, k, v)
+                    return None
+
+                taps.append((layer, after))
+    return taps
+
+
+# -- the traced step -------------------------------------------------------------
+
+
+def _reduce(kind: str, value, how: str | None):
+    if how is None or kind not in SPATIAL_KINDS:
+        return value
+    if how == "mean":
+        return tf.reduce_mean(value, axis=-1)
+    if how == "norm":
+        return tf.norm(value, axis=-1)
+    return tf.reduce_max(value, axis=-1)
+
+
+def _frame_logits(model, pool_record):
+    """Per-frame logits ``[batch, time, classes]`` from the head's running average.
+
+    Model Garden's stream head keeps a running sum of per-frame spatial means
+    (``GlobalAveragePool3D``); its output after frame ``t`` is that sum over
+    frames ``<= t`` divided by their count. Evaluating the classifier on that
+    average at every frame gives exactly the logits that stepping one frame at a
+    time would give.
+    """
+    pool, x, states = pool_record
+    states = states or {}
+    means = tf.reduce_mean(x, axis=[2, 3], keepdims=True)  # [B, T, 1, 1, C]
+    buffer = states.get(pool._state_name)
+    if buffer is None:
+        buffer = tf.zeros_like(means[:, :1])
+    count = tf.cast(states.get(pool._frame_count_name, tf.constant([0])), tf.int32)
+    t = tf.shape(x)[1]
+    divisors = tf.cast(tf.reshape(tf.range(t) + count + 1, [1, t, 1, 1, 1]), means.dtype)
+    pooled = (tf.cumsum(means, axis=1) + buffer) / divisors
+    b, c = tf.shape(x)[0], tf.shape(x)[-1]
+    logits = _classifier_head(model)(tf.reshape(pooled, [b * t, 1, 1, 1, c]), training=False)
+    return tf.reshape(logits, [b, t, -1])
+
+
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool):
+    """``run(image, states, classes)``, traced once per model and options (the one cache).
+
+    Returns ``(records, logits, per_frame_logits, targets, new_states)``.
+    """
+    per_model = _TRACED.setdefault(model, {})
+    full_key = (key, frame_logits)
+    if full_key in per_model:
+        return per_model[full_key]
+    owners = _owners(model)
+    stream = is_stream(model)
+    watch = tuple(
+        name
+        for name in endpoints(model)
+        if name != "head" and any(wants(f"{name}/{k}") for k in GRADIENT_KINDS)
+    )
+    meta: dict[str, dict] = {}
+    ref = weakref.ref(model)  # the cache must not keep the model alive
+
+    @tf.function(reduce_retracing=True)
+    def run(image, states, classes):
+        net = ref()
+        rec = _probe.Recorder(owners, wants, transform=lambda n, k, v: _reduce(k, v, reduce))
+        rec.watch, rec.acts, rec.pool = watch, {}, None
+        tape = rec.tape = tf.GradientTape(persistent=False, watch_accessed_variables=False)
+        with _probe.recording(rec), tape:
+            if stream:
+                logits, new_states = net({**states, "image": image}, training=False)
+            else:
+                logits, new_states = net({"image": image}, training=False), states
+            predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+            targets = tf.where(classes >= 0, classes, predicted)
+            score = tf.reduce_sum(tf.gather(logits, targets, batch_dims=1)) if watch else None
+        records = dict(rec.records)
+        if watch:
+            grads = tape.gradient(score, [rec.acts[n] for n in watch])
+            for name, g in zip(watch, grads, strict=True):
+                a = rec.acts[name]
+                g = tf.zeros_like(a) if g is None else g
+                if wants(f"{name}/gradcam"):
+                    weights = tf.reduce_mean(g, axis=[2, 3])  # [B, T, C]: per frame
+                    records[f"{name}/gradcam"] = tf.nn.relu(
+                        tf.einsum("bthwc,btc->bthw", a, weights)
+                    )
+                if wants(f"{name}/grad_x_act"):
+                    records[f"{name}/grad_x_act"] = tf.nn.relu(tf.reduce_sum(g * a, axis=-1))
+        per_frame = None
+        if frame_logits and stream and rec.pool is not None:
+            per_frame = _frame_logits(net, rec.pool)
+        meta.update(rec.meta)
+        return records, logits, per_frame, targets, new_states
+
+    per_model[full_key] = (run, meta)
+    return run, meta
+
+
+# -- options ---------------------------------------------------------------------
+
+
+class _Plan:
+    """Validated options of one capture, and its traced function."""
+
+    def __init__(self, model, *, names, kinds, reduce, class_index, stream, chunk):
+        user_kinds = {k for _, _, ks in _USER_PROBES for k in ks}
+        if kinds is None:
+            kinds = (*DEFAULT_KINDS, *sorted(user_kinds))
+        kinds = tuple([kinds] if isinstance(kinds, str) else kinds)
+        unknown = [k for k in kinds if k not in KINDS and k not in user_kinds]
+        if unknown:
+            extra = (
+                f" or a registered probe kind ({', '.join(sorted(user_kinds))})"
+                if user_kinds
+                else ""
+            )
+            raise VizAttnError(
+                f"unknown kind {unknown[0]!r}; use one of {', '.join(KINDS)}{extra}."
+            )
+        if reduce not in (None, "mean", "norm", "max"):
+            raise VizAttnError(f"unknown reduce {reduce!r}; use 'mean', 'norm', 'max' or None.")
+        if stream and not is_stream(model):
+            raise VizAttnError(
+                "streaming needs a stream model; build it with build_movinet(..., stream=True)."
+            )
+        if not endpoints(model):
+            raise VizAttnError(
+                f"{type(model).__name__} has no MoViNet endpoints; pass a model from "
+                "vizattn.build_movinet or vizattn.load_model."
+            )
+        if int(chunk) < 1:
+            raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
+        self.model = model
+        self.stream = stream
+        self.chunk = int(chunk)
+        self.kinds = frozenset(kinds)
+        self.reduce = reduce
+        if names is not None and not callable(names):
+            items = [names] if isinstance(names, str) else list(names)
+            available = [*endpoints(model), "classifier_head"]
+            for item in items:
+                if not isinstance(item, str):
+                    _names.matcher(items)  # raises the one message for a bad form
+                _names.resolve(item.split("/", 1)[0], available, what="layer")
+        self.names = names
+        match = _names.matcher(names)
+        self.match = match
+        kind_set = self.kinds
+
+        def wants(name: str) -> bool:
+            return kind_of(name) in kind_set and match(name)
+
+        self.wants = wants
+        self.per_step = stream and bool(self.kinds & {"state", *GRADIENT_KINDS})
+        if callable(names):
+            names_key: Any = ("fn", id(names))
+        else:
+            names_key = names if isinstance(names, str | None) else tuple(names)
+        self.run, self.meta = _traced(
+            model, (names_key, kind_set, reduce), wants, reduce, frame_logits=stream
+        )
+        self.class_index = class_index
+        self.taps = _taps_of(model)
+        info = model_info(model)
+        self.causal = stream and not (info is not None and info.simam == "clip")
+
+    def classes(self, batch: int) -> np.ndarray:
+        return _classes(self.class_index, batch, self.model)
+
+
+_TAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _taps_of(model) -> list:
+    taps = _TAPS.get(model)
+    if taps is None:
+        taps = _TAPS[model] = _model_taps(model)
+    return taps + _user_taps(model)
+
+
+def _classes(class_index, batch: int, model) -> np.ndarray:
+    """Target classes ``int32 [batch]``; -1 means "the predicted class"."""
+    if class_index is None or (isinstance(class_index, str) and class_index == "top"):
+        return np.full([batch], -1, np.int32)
+    info = model_info(model)
+    num_classes = info.num_classes if info is not None else getattr(model, "_num_classes", None)
+    if isinstance(class_index, str):
+        from vizattn.labels import class_names, resolve_class
+
+        resolved = resolve_class(class_index, class_names(model))
+        return _classes(resolved, batch, model)
+    values = np.atleast_1d(np.asarray(class_index))
+    if not np.issubdtype(values.dtype, np.integer) or values.ndim != 1:
+        raise VizAttnError(
+            f"class_index must be an int, a class name, 'top' or one int per batch item, "
+            f"got {class_index!r}."
+        )
+    if values.size == 1:
+        values = np.repeat(values, batch)
+    if values.size != batch:
+        raise VizAttnError(
+            f"class_index has {values.size} entries for a batch of {batch}; give one int "
+            "or one per batch item."
+        )
+    top = int(num_classes) if num_classes is not None else np.iinfo(np.int32).max
+    bad = [int(v) for v in values if not 0 <= v < top]
+    if bad:
+        raise VizAttnError(
+            f"class_index {bad[0]} is out of range; the model has {num_classes} classes "
+            f"(0 to {top - 1})."
+        )
+    return values.astype(np.int32)
+
+
+# -- the streaming core ----------------------------------------------------------
+
+
+def _chunks(frames, chunk: int, size) -> Iterator[tuple[np.ndarray, bool]]:
+    """``(x, is_last)`` with ``x`` float32 ``[batch, n, h, w, 3]``; reads one chunk ahead."""
+
+    def groups() -> Iterator[np.ndarray]:
+        if isinstance(frames, np.ndarray) or hasattr(frames, "numpy"):
+            x = as_clip(frames, size=size)
+            for start in range(0, x.shape[1], chunk):
+                yield x[:, start : start + chunk]
+            return
+        batch: list = []
+        for frame in frames:
+            image = getattr(frame, "image", frame)  # vizattn.video.Frame or an array
+            batch.append(np.asarray(image))
+            if len(batch) == chunk:
+                yield as_clip(np.stack(batch), size=size)
+                batch = []
+        if batch:
+            yield as_clip(np.stack(batch), size=size)
+
+    it = groups()
+    current = next(it, None)
+    if current is None:
+        raise VizAttnError("no frames to run; the clip or video is empty.")
+    for following in it:
+        yield current, False
+        current = following
+    yield current, True
+
+
+def _attention_rows(value: np.ndarray, start: int, n: int, window: int) -> np.ndarray:
+    """Routing attention ``[B, h, n', (w-1)+n']`` of a chunk -> ``[B, h, n, start + n]``."""
+    b, h = value.shape[:2]
+    out = np.zeros((b, h, n, start + n), value.dtype)
+    first = start - (window - 1)  # the frame of column 0
+    skip = max(0, -first)
+    cols = value[:, :, :n, skip : skip + (start + n - max(0, first))]
+    out[:, :, :, max(0, first) : max(0, first) + cols.shape[-1]] = cols
+    return out
+
+
+def _to_numpy(records, n: int, start: int, meta: dict, time_total: int) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name, value in records.items():
+        v = value.numpy()
+        kind = kind_of(name)
+        if kind == "se":
+            v = v.reshape(v.shape[0], v.shape[1], -1)
+            if v.shape[1] != time_total:
+                v = np.broadcast_to(v, (v.shape[0], time_total, v.shape[2])).copy()
+            v = v[:, :n]
+        elif kind == "tada_attention":
+            v = _attention_rows(v, start, n, int(meta.get(name, {}).get("window", 1)))
+        elif v.ndim >= 2 and kind != "logits":
+            v = v[:, :n]
+        out[name] = v
+    return out
+
+
+def _step(plan: _Plan, x: np.ndarray, states, classes):
+    with tap(plan.taps):
+        return plan.run(tf.constant(x), states, tf.constant(classes))
+
+
+def _run_stream(
+    plan: _Plan, chunks: Iterator[tuple[np.ndarray, bool]], *, clip_logits: bool = False
+) -> Iterator[Cache]:
+    states = None
+    start = 0
+    info = model_info(plan.model)
+    for x, last in chunks:
+        b, n = x.shape[:2]
+        if states is None:
+            states = init_states(plan.model, x.shape)
+        classes = plan.classes(b)
+        step_states: list[dict] = []
+        if plan.per_step:
+            parts, logits, targets = [], [], []
+            for t in range(n):
+                records, lg, per_frame, tg, states = _step(plan, x[:, t : t + 1], states, classes)
+                parts.append(_to_numpy(records, 1, start + t, plan.meta, 1))
+                logits.append(lg.numpy())
+                targets.append(tg.numpy())
+                if "state" in plan.kinds:
+                    step_states.append(
+                        {
+                            k: v.numpy()
+                            for k, v in states.items()
+                            if plan.match(_state_endpoint(k) + "/state")
+                        }
+                    )
+            arrays = {k: _join([p[k] for p in parts], kind_of(k), start) for k in parts[0]}
+            frame_logits = np.stack(logits, axis=1)
+            target = np.stack(targets, axis=1)
+        else:
+            feed = x
+            if plan.causal and last and start > 0 and n < plan.chunk:
+                # Pad the stream's last, short chunk with its last frame so the traced
+                # function is reused: causal outputs of real frames cannot depend on it.
+                pad = np.repeat(x[:, -1:], plan.chunk - n, axis=1)
+                feed = np.concatenate([x, pad], axis=1)
+            records, lg, per_frame, tg, states = _step(plan, feed, states, classes)
+            arrays = _to_numpy(records, n, start, plan.meta, feed.shape[1])
+            frame_logits = per_frame.numpy()[:, :n] if per_frame is not None else None
+            if frame_logits is None or clip_logits:
+                frame_logits = lg.numpy()
+            target = np.repeat(tg.numpy()[:, None], n, axis=1)
+        if plan.wants(LOGITS_NAME):
+            arrays[LOGITS_NAME] = frame_logits
+        metadata = {
+            "model": info.as_dict() if info else {},
+            "options": {
+                "names": repr(plan.names),
+                "kinds": sorted(plan.kinds),
+                "stream": plan.stream,
+                "reduce": plan.reduce,
+                "class_index": repr(plan.class_index),
+            },
+            "clip": {"shape": [b, n, *x.shape[2:]]},
+            "start": start,
+            "targets": target.tolist() if plan.kinds & set(GRADIENT_KINDS) else None,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        }
+        yield Cache(arrays, states=step_states or None, metadata=metadata)
+        start += n
+
+
+def _join(parts: list[np.ndarray], kind: str, start: int) -> np.ndarray:
+    if kind == "tada_attention":  # rows [B, h, 1, start + t + 1] -> [B, h, n, start + n]
+        n = len(parts)
+        out = np.zeros((*parts[0].shape[:2], n, start + n), parts[0].dtype)
+        for t, p in enumerate(parts):
+            out[:, :, t, : p.shape[-1]] = p[:, :, 0]
+        return out
+    if kind == "logits" or parts[0].ndim < 2:
+        return parts[-1]
+    return np.concatenate(parts, axis=1)
+
+
+def _state_endpoint(state_name: str) -> str:
+    """``state_block3_layer1_stream_buffer`` -> ``block3_layer1``."""
+    rest = state_name[len("state_") :] if state_name.startswith("state_") else state_name
+    parts = rest.split("_")
+    if parts[0].startswith("block") and len(parts) > 1:
+        return f"{parts[0]}_{parts[1]}"
+    return parts[0]
+
+
+# -- public ----------------------------------------------------------------------
+
+
+def capture_stream(
+    model,
+    frames,
+    *,
+    chunk: int = 16,
+    names: _names.NameFilter = None,
+    kinds: Iterable[str] | None = None,
+    reduce: str | None = None,
+    class_index=None,
+    size: tuple[int, int] | None = None,
+) -> Iterator[Cache]:
+    """Streams frames through a stream model and yields one :class:`Cache` per chunk.
+
+    States are carried across chunks, so a long video gives exactly what one
+    frame-by-frame pass would, with bounded memory.
+
+    Args:
+      model: a stream model from :func:`vizattn.build_movinet` / :func:`vizattn.load_model`.
+      frames: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]`` (or float in [0, 1]), or
+        any iterable of ``[H, W, 3]`` frames (arrays or :class:`vizattn.video.Frame`).
+      chunk: frames per yielded cache (and per model call for kinds that need no
+        per-frame stepping).
+      names: which hooks (see :mod:`vizattn.names`); ``None`` for all.
+      kinds: which kinds (see :mod:`vizattn.cache`); ``None`` for every kind
+        that needs no gradient (add ``"gradcam"``/``"grad_x_act"`` by name).
+      reduce: ``None``, ``"mean"``, ``"norm"`` or ``"max"`` over channels for the
+        spatial kinds, done inside the traced function.
+      class_index: the class that gradient kinds explain: an index, a class name,
+        ``"top"`` (default: the class predicted at each frame) or one index per
+        batch item.
+      size: ``(height, width)`` to resize frames to (:func:`vizattn.models.as_clip`).
+
+    Yields:
+      A :class:`Cache` per chunk; ``cache.metadata["start"]`` is its first frame.
+      Join them with :meth:`Cache.concat`.
+    """
+    plan = _Plan(
+        model,
+        names=names,
+        kinds=kinds,
+        reduce=reduce,
+        class_index=class_index,
+        stream=True,
+        chunk=chunk,
+    )
+    yield from _run_stream(plan, _chunks(frames, plan.chunk, size))
+
+
+def capture(
+    model,
+    clip,
+    *,
+    names: _names.NameFilter = None,
+    kinds: Iterable[str] | None = None,
+    stream: bool = False,
+    reduce: str | None = None,
+    class_index=None,
+    chunk: int | None = None,
+) -> Cache:
+    """Runs ``model`` on ``clip`` and returns what its layers computed.
+
+    Args:
+      model: a model from :func:`vizattn.build_movinet` or :func:`vizattn.load_model`.
+      clip: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]``, or float in [0, 1].
+      names: which hooks: a prefix (``"block3"``), a list, or a predicate on
+        ``"{endpoint}/{kind}"``; ``None`` for all (see :mod:`vizattn.names`).
+      kinds: which kinds (see :mod:`vizattn.cache`); ``None`` for every kind
+        that needs no gradient (add ``"gradcam"``/``"grad_x_act"`` by name).
+      stream: stream with states (stream models only): logits per frame,
+        gradient kinds explaining each frame's prediction, and
+        ``cache.states[t]`` with the states after frame ``t`` (kind ``state``).
+        Without it the clip runs at once from zero states; logits are the
+        clip's ``[batch, classes]`` and gradient kinds explain them.
+      reduce: ``None``, ``"mean"``, ``"norm"`` or ``"max"`` over channels for the
+        spatial kinds, done while capturing.
+      class_index: target of the gradient kinds (an index, a name, ``"top"``).
+      chunk: with ``stream``, frames per model call (default: the whole clip).
+
+    Returns:
+      A :class:`Cache`.
+    """
+    x = as_clip(clip)
+    plan = _Plan(
+        model,
+        names=names,
+        kinds=kinds,
+        reduce=reduce,
+        class_index=class_index,
+        stream=stream,
+        chunk=(chunk or x.shape[1]) if stream else x.shape[1],
+    )
+    caches = list(_run_stream(plan, _chunks(x, plan.chunk, None), clip_logits=not stream))
+    cache = Cache.concat(caches)
+    cache.metadata["clip"] = {"shape": list(x.shape)}
+    return cache
+
+
+def predict(model, clip) -> np.ndarray:
+    """Logits of the whole clip at once: ``[batch, classes]``.
+
+    Args:
+      model: a model from :func:`vizattn.build_movinet`.
+      clip: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]`` or float in [0, 1].
+    """
+    return capture(model, clip, kinds=["logits"])[LOGITS_NAME]
+
+
+def predict_stream(model, clip, *, chunk: int = 16) -> np.ndarray:
+    """Logits after every frame, streaming with states: ``[batch, time, classes]``.
+
+    The logits at frame ``t`` use frames ``<= t`` only and do not depend on
+    ``chunk`` (frames per model call).
+    """
+    if not is_stream(model):
+        raise VizAttnError(
+            "predict_stream needs a stream model; build it with build_movinet(..., stream=True)."
+        )
+    caches = capture_stream(model, clip, chunk=chunk, kinds=["logits"])
+    return np.concatenate([c[LOGITS_NAME] for c in caches], axis=1)
+
+
+def gradcam(
+    model,
+    clip,
+    names: _names.NameFilter = "block3",
+    class_index=None,
+    *,
+    stream: bool = False,
+    normalize: str | None = "clip",
+) -> np.ndarray:
+    """Per-frame Grad-CAM maps ``[batch, time, h, w]``: ``capture(kinds=["gradcam"])`` + maps.
+
+    The channel weights are the gradients averaged over ``h x w`` *per frame*
+    (each frame is the image of ordinary Grad-CAM); the map of frame ``t`` is
+    ``ReLU(sum_c w[t, c] A[t, :, :, c])``. With ``stream=True`` step ``t``'s map
+    explains the prediction made at step ``t`` from frames ``<= t``.
+
+    Args:
+      model: a model from :func:`vizattn.build_movinet`.
+      clip: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]`` or float in [0, 1].
+      names: an endpoint, a block (the average of its layers), or a list.
+      class_index: an index, a class name, ``"top"``/``None`` (the prediction)
+        or one index per batch item.
+      stream: explain every frame's own prediction (stream models).
+      normalize: ``"clip"``, ``"frame"`` or ``None`` (raw logit units).
+    """
+    cache = capture(
+        model, clip, names=names, kinds=["gradcam"], stream=stream, class_index=class_index
+    )
+    return cache.frame_maps(names, "gradcam", normalize=normalize)

@@ -1,0 +1,165 @@
+"""Names inside a MoViNet, and the one resolver behind every ``names=`` argument.
+
+Every hook vizattn captures is named ``{endpoint}/{kind}``. Endpoints are
+Model Garden's: ``stem``, ``block{i}_layer{j}`` and ``head`` (plus
+``classifier_head`` for the logits), so ``block3_layer1/simam`` is the SimAM
+attention of the second layer of block 3.
+
+Wherever vizattn takes ``names=`` (:func:`vizattn.capture`,
+:func:`vizattn.capture_stream`, :meth:`vizattn.Cache.frame_maps`,
+:func:`vizattn.gradcam`, :func:`vizattn.render`, ``--layer`` on the command
+line), it accepts the same three forms, resolved here and nowhere else:
+
+* a **string**: a whole name or a prefix that ends at a name boundary.
+  ``"block3"`` selects ``block3_layer0`` ... ``block3_layer3`` (every kind);
+  ``"block3_layer1"`` selects that endpoint but never ``block3_layer10``;
+  ``"block3_layer1/simam"`` selects one hook;
+* a **list** of such strings (their union);
+* a **predicate** ``fn(name) -> bool`` on the full hook name.
+
+A string or list item that selects nothing is an error with a "did you mean"
+hint, the same everywhere:
+
+>>> try:
+...     resolve("blok3", endpoint_names("a0"))
+... except VizAttnError as e:
+...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+unknown layer 'blok3'; did you mean 'block3', 'block4', 'block2'?
+Names are stem, block0 to block4, endpoints such as block0_layer0.
+>>> resolve("block1", endpoint_names("a0"))
+['block1_layer0', 'block1_layer1', 'block1_layer2']
+
+This module imports no TensorFlow: the command line checks names against a
+model id (:func:`endpoint_names`) before anything is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+
+from vizattn.errors import VizAttnError
+
+__all__ = [
+    "LAYERS_PER_BLOCK",
+    "NameFilter",
+    "closest",
+    "endpoint_names",
+    "matcher",
+    "resolve",
+    "short_list",
+]
+
+#: What a ``names=`` argument may be.
+NameFilter = str | Sequence[str] | Callable[[str], bool] | None
+
+#: Layers in each of the five blocks of Model Garden's MoViNets (``movinet.BLOCK_SPECS``;
+#: a test checks this table against Model Garden).
+LAYERS_PER_BLOCK = {
+    "a0": (1, 3, 3, 4, 4),
+    "a1": (2, 4, 5, 6, 7),
+    "a2": (3, 5, 5, 6, 7),
+    "a3": (4, 6, 5, 8, 10),
+    "a4": (6, 9, 9, 10, 13),
+    "a5": (6, 11, 13, 11, 18),
+}
+
+
+def endpoint_names(model_id: str) -> list[str]:
+    """Model Garden's endpoint names of ``model_id``, without building (or importing) anything.
+
+    >>> endpoint_names("a0")[:3]
+    ['stem', 'block0_layer0', 'block1_layer0']
+    """
+    key = str(model_id).lower()
+    if key not in LAYERS_PER_BLOCK:
+        raise VizAttnError(f"unknown model {model_id!r}; use one of {', '.join(LAYERS_PER_BLOCK)}.")
+    names = ["stem"]
+    for block, count in enumerate(LAYERS_PER_BLOCK[key]):
+        names += [f"block{block}_layer{j}" for j in range(count)]
+    return [*names, "head"]
+
+
+def _matches(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith((prefix + "_", prefix + "/"))
+
+
+def matcher(names: NameFilter) -> Callable[[str], bool]:
+    """The predicate a ``names=`` argument stands for (``None`` selects everything)."""
+    if names is None:
+        return lambda name: True
+    if callable(names):
+        return names
+    prefixes = [names] if isinstance(names, str) else list(names)
+    if not prefixes or not all(isinstance(p, str) and p for p in prefixes):
+        raise VizAttnError(
+            f"names must be a name such as 'block3', a list of names or a predicate; got {names!r}."
+        )
+    return lambda name: any(_matches(name, p) for p in prefixes)
+
+
+def resolve(
+    names: NameFilter, available: Iterable[str], *, what: str = "layer", sort: bool = False
+) -> list[str]:
+    """The items of ``available`` that ``names`` selects, in their order.
+
+    Args:
+      names: a string, a list of strings or a predicate (see the module docstring).
+      available: the names to choose from (endpoints, or ``{endpoint}/{kind}`` hooks).
+      what: what the names are, for the error message (``"layer"``, ``"hook"``).
+      sort: return the selection sorted instead of in ``available``'s order.
+
+    Raises:
+      VizAttnError: a string (or list item) selects nothing; the message names
+        the closest matches.
+    """
+    available = list(available)
+    if names is None or callable(names):
+        chosen = [n for n in available if matcher(names)(n)]
+        return sorted(chosen) if sort else chosen
+    items = [names] if isinstance(names, str) else list(names)
+    matcher(items)  # validates the form
+    for item in items:
+        if not any(_matches(n, item) for n in available):
+            raise VizAttnError(_unknown(item, available, what))
+    match = matcher(items)
+    chosen = [n for n in available if match(n)]
+    return sorted(chosen) if sort else chosen
+
+
+def _groups(available: list[str]) -> list[str]:
+    """Endpoints, their blocks and hook names: everything a user might have meant."""
+    out: set[str] = set()
+    for name in available:
+        endpoint = name.split("/", 1)[0]
+        out |= {name, endpoint, endpoint.split("_", 1)[0]}
+    return sorted(out)
+
+
+def _unknown(item: str, available: list[str], what: str) -> str:
+    options = _groups(available)
+    close = closest(item, options)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    if not available:
+        return f"unknown {what} {item!r}; there is nothing to choose from here."
+    blocks = sorted({o for o in options if o.startswith("block") and "_" not in o})
+    summary = []
+    if "stem" in options:
+        summary.append("stem")
+    if blocks:
+        summary.append(f"{blocks[0]} to {blocks[-1]}" if len(blocks) > 1 else blocks[0])
+    summary.append(f"endpoints such as {available[min(1, len(available) - 1)].split('/')[0]}")
+    return f"unknown {what} {item!r}; {hint}Names are {', '.join(summary)}."
+
+
+def closest(name: str, options: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` options that look like ``name`` (for "did you mean" hints)."""
+    return difflib.get_close_matches(name, list(options), n=n, cutoff=0.5)
+
+
+def short_list(items: Sequence[str], n: int = 8) -> str:
+    """``a, b, c`` or ``a, b, ... (40 in all)``."""
+    items = list(items)
+    if len(items) <= n:
+        return ", ".join(items) or "none"
+    return ", ".join(items[:n]) + f", ... ({len(items)} in all)"

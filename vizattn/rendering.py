@@ -1,0 +1,591 @@
+"""Heatmap videos: ``vizattn render video.mp4 --layer block3``.
+
+:func:`render` is a consumer of the one pipeline:
+
+    decode (:mod:`vizattn.video`) -> :func:`vizattn.capture_stream` (chunks, states carried)
+    -> :meth:`vizattn.Cache.frame_maps` -> overlay (:mod:`vizattn.overlay`) -> encode
+
+so the maps in a rendered video are exactly ``capture(...).frame_maps(...)`` of
+the same frames (a test checks it), Grad-CAM is stream-aware (frame ``t``
+explains the prediction at frame ``t``), and preprocessing is the one of
+:func:`vizattn.models.as_clip`.
+
+>>> model = vizattn.load_model()                     # the bundled demo model  # doctest: +SKIP
+>>> render("assets/demo.mp4", model=model, names="block3")                    # doctest: +SKIP
+RenderResult(output='assets/demo_block3_simam.mp4', frames=100, ...)
+
+Memory stays bounded for any length: decoding, the model and encoding run in
+separate threads joined by small bounded queues. With ``normalize="clip"`` (one
+scale for the whole video, so changes over time show) every map must exist
+before the first frame is coloured: the first pass decodes and runs the model,
+keeping only the small maps; the second pass decodes again, overlays and
+encodes. ``normalize="frame"`` needs one pass.
+
+Outputs are written atomically (temporary file, then rename), the input is
+never modified, and nothing is left behind on error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from vizattn import names as _names
+from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, normalize_maps
+from vizattn.errors import VizAttnError
+
+__all__ = [
+    "DEFAULT_RESOLUTION",
+    "RENDER_KINDS",
+    "RenderResult",
+    "check_look",
+    "check_render_request",
+    "default_output",
+    "map_stream",
+    "model_input_size",
+    "render",
+]
+
+#: Input sizes of the released MoViNet models (the shorter side).
+DEFAULT_RESOLUTION = {"a0": 172, "a1": 172, "a2": 224, "a3": 256, "a4": 290, "a5": 320}
+#: Kinds ``render`` can draw.
+RENDER_KINDS = MAP_KINDS
+_SENTINEL = object()
+
+
+@dataclasses.dataclass
+class RenderResult:
+    """What :func:`render` wrote, and how fast (``frames / seconds`` of processing)."""
+
+    output: str
+    frames: int
+    seconds: float
+    fps: float
+    truncated: bool = False
+    passes: int = 1
+    audio: str = "none"
+
+    @property
+    def processing_speed(self) -> float:
+        """Frames processed per second of wall time (not the video's frame rate)."""
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+
+
+# -- checks that need no model ---------------------------------------------------
+
+
+def _split(value) -> list[str]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    out: list[str] = []
+    for item in items:
+        out += [s.strip() for s in str(item).split(",") if s.strip()]
+    return out
+
+
+def check_render_request(
+    layers: Sequence[str],
+    kinds: Sequence[str],
+    *,
+    model_id: str,
+    simam: str | None,
+    simam_position: str = "projection",
+) -> None:
+    """Checks layers and kinds against a model *id* (no model is built).
+
+    Raises:
+      VizAttnError: an unknown kind or layer, ``head`` (pooled: no map), or a
+        SimAM kind where the model has no SimAM.
+    """
+    endpoints = [n for n in _names.endpoint_names(model_id) if n != "head"]
+    for kind in kinds:
+        if kind not in RENDER_KINDS:
+            close = _names.closest(kind, RENDER_KINDS)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise VizAttnError(
+                f"unknown kind {kind!r}; {hint}use one of {', '.join(RENDER_KINDS)}."
+            )
+    for layer in layers:
+        if layer == "head":
+            raise VizAttnError(
+                "layer 'head' is pooled over space and time, so it has no map; "
+                f"use a block such as {endpoints[-1].split('_')[0]!r}."
+            )
+        _names.resolve(layer, endpoints, what="layer")
+    for kind in kinds:
+        if not kind.startswith("simam"):
+            continue
+        if simam is None:
+            raise VizAttnError(
+                f"kind {kind!r} needs SimAM in the model; use --kind activation or gradcam, "
+                "or a model with SimAM (--simam MODE)."
+            )
+        for layer in layers:
+            at_stem = layer == "stem"
+            if at_stem != (simam_position == "stem"):
+                raise VizAttnError(
+                    f"layer {layer!r} has no SimAM (SimAM sits at position {simam_position!r}); "
+                    f"use --kind activation, or --simam-position "
+                    f"{'stem' if at_stem else 'projection'}."
+                )
+
+
+def check_look(
+    layers: Sequence[str],
+    kinds: Sequence[str],
+    *,
+    alpha: float = 0.5,
+    colormap: str = "inferno",
+    normalize: str = "clip",
+    layout: str = "overlay",
+    chunk: int = 16,
+) -> None:
+    """Checks the drawing options of :func:`render` (no model, no video needed)."""
+    from vizattn.overlay import colorize
+
+    if not layers or not kinds:
+        raise VizAttnError("give at least one layer (--layer) and one kind (--kind).")
+    if normalize not in ("clip", "frame"):
+        raise VizAttnError(f"unknown normalize {normalize!r}; use 'clip' or 'frame'.")
+    if layout not in ("overlay", "side-by-side", "grid"):
+        raise VizAttnError(f"unknown layout {layout!r}; use overlay, side-by-side or grid.")
+    if not 0.0 <= alpha <= 1.0:
+        raise VizAttnError(f"alpha must be in [0, 1], got {alpha!r}.")
+    if int(chunk) < 1:
+        raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
+    colorize(np.zeros((1, 1), np.float32), colormap)  # validates the colormap name
+
+
+def default_output(video: str, layers: Sequence[str], kinds: Sequence[str]) -> str:
+    """``{video stem}_{layers}_{kinds}.mp4`` next to the input."""
+    stem, _ = os.path.splitext(os.path.basename(video))
+    tag = f"{'+'.join(layers)}_{'+'.join(kinds)}".replace("/", "-")
+    return os.path.join(os.path.dirname(os.path.abspath(video)), f"{stem}_{tag}.mp4")
+
+
+def model_input_size(model, height: int, width: int, resolution: int | None = None):
+    """The ``(height, width)`` frames are resized to before the model.
+
+    A model that knows its input size (the demo model, a TFLite model) gets
+    exactly that, unless ``resolution`` is given; otherwise the shorter side
+    becomes ``resolution`` (default: the released model's) and the aspect ratio
+    is kept, in even sizes.
+    """
+    from vizattn.models import model_info
+
+    info = model_info(model)
+    fixed = getattr(info, "input_size", None) if info is not None else None
+    if fixed and resolution is None:
+        return int(fixed[0]), int(fixed[1])
+    model_id = info.model_id if info is not None else "a0"
+    resolution = resolution or DEFAULT_RESOLUTION.get(model_id, 172)
+    scale = resolution / min(height, width)
+    return max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2)
+
+
+# -- plumbing --------------------------------------------------------------------
+
+
+def _threaded(source: Iterator, maxsize: int = 3) -> Iterator:
+    """Runs ``source`` in a thread; yields its items through a bounded queue."""
+    q: queue.Queue = queue.Queue(maxsize=maxsize)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in source:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_SENTINEL)
+        except BaseException as e:  # re-raised in the consumer
+            q.put(e)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _SENTINEL:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class _Progress:
+    """tqdm bars with honest rates: the first (tracing) chunk is excluded from the rate."""
+
+    def __init__(self, enabled: bool, say: Callable[[str], None]):
+        self.enabled, self.say = enabled, say
+        self.bar = None
+
+    def start(self, label: str, total: int | None, done: int = 0):
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
+
+        self.close()
+        self.bar = tqdm(
+            total=total,
+            initial=done,
+            desc=label,
+            unit="frame",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            smoothing=0.1,
+            mininterval=0.25,
+        )
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _weights_label(model) -> str:
+    from vizattn.models import model_info
+
+    info = model_info(model)
+    if info is None:
+        return "own model"
+    source = info.checkpoint
+    if getattr(info, "demo", False) or source == "demo":
+        weights = "demo weights"
+    elif source in (None, "random"):
+        weights = "random weights"
+    else:
+        weights = os.path.basename(str(source).rstrip("/")) or str(source)
+    return f"{info.model_id} {'stream' if info.stream else 'base'} · {weights}"
+
+
+# -- maps of a video ------------------------------------------------------------
+
+
+def map_stream(
+    model,
+    video: str,
+    *,
+    names: str | Sequence[str] = "block3",
+    kinds: str | Sequence[str] = "simam",
+    chunk: int = 16,
+    size: tuple[int, int] | None = None,
+    predictions: bool = False,
+    class_index=None,
+    start: float | None = None,
+    end: float | None = None,
+    max_frames: int | None = None,
+    allow_truncated: bool = False,
+    on_message: Callable[[str], None] | None = None,
+) -> Iterator[tuple[list, dict, np.ndarray | None]]:
+    """Decodes ``video`` and streams it through ``model``: what :func:`render` draws.
+
+    Decoding runs in its own thread; the model runs through
+    :func:`vizattn.capture_stream` (states carried across chunks) and every map
+    comes from :meth:`vizattn.Cache.frame_maps`.
+
+    Yields:
+      ``(frames, maps, probs)`` per chunk: the decoded :class:`vizattn.video.Frame`
+      objects, ``{(layer, kind): float32 [n, h, w]}`` raw maps (channel mean,
+      not normalized), and ``[n, classes]`` probabilities (with ``predictions``)
+      or ``None``.
+    """
+    from vizattn import video as vid
+    from vizattn.hooks import capture_stream
+
+    layers, kind_list = _split(names), _split(kinds)
+    keys = [(layer, k) for layer in layers for k in kind_list]
+    wanted = sorted(set(kind_list) | ({"logits"} if predictions else set()))
+    reader = vid.VideoReader(video, start=start, end=end, max_frames=max_frames)
+    pending: deque = deque()
+
+    def images():
+        for frame in reader:
+            pending.append(frame)
+            yield frame.image
+
+    with reader:
+        for cache in capture_stream(
+            model,
+            _threaded(images()),
+            chunk=int(chunk),
+            names=[*layers, "classifier_head"] if predictions else layers,
+            kinds=wanted,
+            reduce="mean",
+            class_index=class_index,
+            size=size,
+        ):
+            n = cache.frames
+            frames = [pending.popleft() for _ in range(n)]
+            maps = {(layer, k): cache.frame_maps(layer, k, normalize=None)[0] for layer, k in keys}
+            yield frames, maps, cache.probabilities()[0] if predictions else None
+    if reader.truncated and not allow_truncated:
+        raise VizAttnError(
+            f"{video!r} is truncated or corrupt after {reader.frames_read} frames "
+            f"({reader.truncated_reason or 'decode error'}); pass --allow-truncated to "
+            "render the frames that decode."
+        )
+    if reader.truncated and on_message is not None:
+        on_message(f"{video!r} is truncated; used the {reader.frames_read} frames that decode.")
+
+
+# -- render ----------------------------------------------------------------------
+
+
+def render(
+    video: str,
+    *,
+    model=None,
+    checkpoint: str | None = None,
+    names: str | Sequence[str] = "block3",
+    kind: str | Sequence[str] = "simam",
+    output: str | None = None,
+    resolution: int | None = None,
+    alpha: float = 0.5,
+    colormap: str = "inferno",
+    normalize: str = "clip",
+    layout: str = "overlay",
+    predictions: bool = False,
+    labels: str | None = None,
+    class_index=None,
+    start: float | None = None,
+    end: float | None = None,
+    max_frames: int | None = None,
+    fps: float | None = None,
+    chunk: int = 16,
+    allow_truncated: bool = False,
+    progress: bool = True,
+    on_message: Callable[[str], None] | None = None,
+) -> RenderResult:
+    """Writes a heatmap video of the ``kind`` maps of ``names`` over ``video``.
+
+    Args:
+      video: input video path (never modified).
+      model: a model from :func:`vizattn.load_model` / :func:`vizattn.build_movinet`;
+        ``None`` loads one with ``vizattn.load_model(checkpoint)`` (default: the
+        bundled demo model).
+      checkpoint: used only when ``model`` is ``None``.
+      names: endpoint or block (``"block3"``), or several (``layout="grid"``).
+      kind: a map kind (``simam``, ``simam_energy``, ``simam_input``,
+        ``activation``, ``gradcam``, ``grad_x_act``), or several (grid).
+      output: ``.mp4``/``.webm``/``.gif`` file or a folder for PNG frames;
+        default ``{stem}_{layer}_{kind}.mp4`` next to the input.
+      resolution: the model's input size (shorter side); see :func:`model_input_size`.
+      alpha, colormap: how the heatmap is drawn.
+      normalize: ``"clip"`` (one scale, two passes) or ``"frame"``.
+      layout: ``"overlay"``, ``"side-by-side"`` (frame | raw map) or ``"grid"``.
+      predictions: add a strip with the top classes and probabilities over time.
+      labels: a file of class names (default: the model's; Kinetics-600 for 600 classes).
+      class_index: what gradient kinds explain: an index, a class name, ``"top"``.
+      start, end, max_frames: the range to render (seconds, frames).
+      fps: output frame rate (default: the input's timing is kept).
+      chunk: frames per model call.
+      allow_truncated: render the frames of a truncated file instead of failing.
+      progress: progress bars on stderr.
+      on_message: receives one-line notices (default: printed to stderr).
+    """
+    from vizattn import overlay as ov
+    from vizattn import video as vid
+    from vizattn.hooks import endpoints
+    from vizattn.labels import class_names
+    from vizattn.models import is_stream, load_model, model_info
+
+    say = on_message or (lambda msg: print(f"vizattn: {msg}", file=sys.stderr))
+    layers, kinds = _split(names), _split(kind)
+    check_look(
+        layers, kinds, alpha=alpha, colormap=colormap, normalize=normalize, layout=layout,
+        chunk=chunk,
+    )  # fmt: skip
+    if (len(layers) > 1 or len(kinds) > 1) and layout != "grid":
+        layout = "grid"
+    info = vid.probe(video)
+    output = output or default_output(video, layers, kinds)
+    vid.check_output_path(output, inputs=[video])
+
+    if model is None:
+        say("building model")
+        model = load_model(checkpoint, notify=say)
+    mi = model_info(model)
+    if mi is not None:
+        check_render_request(
+            layers, kinds, model_id=mi.model_id, simam=mi.simam, simam_position=mi.simam_position
+        )
+    available = [n for n in endpoints(model) if n != "head"]
+    for layer in layers:
+        _names.resolve(layer, available, what="layer")
+    if not is_stream(model):
+        raise VizAttnError(
+            "render streams the video and needs a stream model; build it with stream=True."
+        )
+    size = model_input_size(model, info.height, info.width, resolution)
+    class_list = class_names(model, labels_file=labels) if predictions else None
+    rng = {"start": start, "end": end, "max_frames": max_frames}
+    total = _expected_frames(info, start, end, max_frames)
+    bars = _Progress(progress, say)
+    t0 = time.perf_counter()
+    keys = [(layer, k) for layer in layers for k in kinds]
+
+    def model_pass(label: str) -> Iterator[tuple[list, dict, np.ndarray | None]]:
+        say("tracing the model (the first chunk is slow)")
+        first = True
+        done = 0
+        for item in map_stream(
+            model,
+            video,
+            names=layers,
+            kinds=kinds,
+            chunk=chunk,
+            size=size,
+            predictions=predictions,
+            class_index=class_index,
+            start=start,
+            end=end,
+            max_frames=max_frames,
+            allow_truncated=allow_truncated,
+            on_message=say,
+        ):
+            done += len(item[0])
+            if first:
+                first = False
+                bars.start(label, total, done)
+            else:
+                bars.update(len(item[0]))
+            yield item
+        bars.close()
+
+    passes = 1
+    if normalize == "clip":
+        passes = 2
+        raw: dict = {k: [] for k in keys}
+        prob_list: list = []
+        for _, maps, probs in model_pass("pass 1/2: model"):
+            for k in keys:
+                raw[k].append(maps[k])
+            if probs is not None:
+                prob_list.append(probs)
+        scaled = {
+            k: normalize_maps(np.concatenate(v)[None], "clip", zero=k[1] in GRADIENT_KINDS)[0]
+            for k, v in raw.items()
+        }
+        all_probs = np.concatenate(prob_list) if prob_list else None
+
+        def source():
+            reader = vid.VideoReader(video, **rng)
+            i = 0
+            with reader:
+                batch = []
+                for frame in reader:
+                    batch.append(frame)
+                    if len(batch) == int(chunk):
+                        yield batch, i
+                        i += len(batch)
+                        batch = []
+                if batch:
+                    yield batch, i
+
+        def chunks():
+            for batch, i in _threaded(source()):
+                n = len(batch)
+                maps = {k: v[i : i + n] for k, v in scaled.items()}
+                yield batch, maps, None if all_probs is None else all_probs[i : i + n]
+
+        encode_label = "pass 2/2: overlay + encode"
+    else:
+
+        def chunks():
+            for batch, maps, probs in model_pass("render"):
+                maps = {
+                    k: normalize_maps(v[None], "frame", zero=k[1] in GRADIENT_KINDS)[0]
+                    for k, v in maps.items()
+                }
+                yield batch, maps, probs
+
+        encode_label = None
+
+    caption = _weights_label(model)
+    if len(keys) == 1:
+        caption = f"{keys[0][0]} · {keys[0][1]} · {caption}"
+    composer = ov.Composer(
+        layout=layout,
+        alpha=alpha,
+        colormap=colormap,
+        panels=[f"{layer} · {k}" for layer, k in keys],
+        caption=caption,
+        scale="per clip" if normalize == "clip" else "per frame",
+        class_names=class_list,
+    )
+    out_fps = fps or float(info.fps or 25)
+
+    def composed() -> Iterator[tuple[np.ndarray, float]]:
+        for batch, maps, probs in chunks():
+            for i, frame in enumerate(batch):
+                image = composer.compose(
+                    frame.image,
+                    [maps[k][i] for k in keys],
+                    None if probs is None else probs[i],
+                )
+                yield image, frame.time
+
+    written = 0
+    keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
+    if fps is not None and getattr(info, "has_audio", False):
+        say("audio dropped: --fps changes the timing of the video")
+    with vid.VideoWriter(
+        output,
+        fps=out_fps,
+        inputs=[video],
+        audio_from=video if keep_audio else None,
+        on_notice=say,
+    ) as writer:
+        first = True
+        for image, t in _threaded(composed(), maxsize=8):
+            writer.write(image, time=None if fps else t)
+            written += 1
+            if encode_label is not None:
+                if first:
+                    bars.start(encode_label, total, 0)
+                    first = False
+                bars.update(1)
+        if written == 0:
+            raise VizAttnError(f"no frames could be decoded from {video!r} in the chosen range.")
+    audio = getattr(writer, "audio", "none") if keep_audio else "dropped"
+    bars.close()
+    return RenderResult(
+        output=os.fspath(output),
+        frames=written,
+        seconds=time.perf_counter() - t0,
+        fps=out_fps,
+        passes=passes,
+        audio=audio,
+    )
+
+
+def _expected_frames(info, start, end, max_frames) -> int | None:
+    n = getattr(info, "frame_count", None)
+    if n and info.fps:
+        rate = float(info.fps)
+        first = int((start or 0) * rate)
+        last = int(end * rate) if end is not None else n
+        n = max(0, min(n, last) - first)
+    if max_frames:
+        n = min(n, max_frames) if n else max_frames
+    return n or None
