@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tf_keras
 from official.projects.movinet.modeling import movinet_layers
 
 from vizattn import cache as cap
@@ -24,7 +23,7 @@ from vizattn.errors import VizAttnError
 from vizattn.hooks import capture, register_probe
 from vizattn.layers import CausalSimAM, simam_reference
 from vizattn.models import init_states, predict
-from vizattn.testing import randomize, synthetic_clip
+from vizattn.testing import synthetic_clip
 
 SHAPE = (1, 8, 32, 32, 3)
 
@@ -35,12 +34,8 @@ def clip():
 
 
 @pytest.fixture(scope="module")
-def model(clip):
-    from vizattn.models import build_movinet
-
-    tf_keras.utils.set_random_seed(0)  # the same weights every run
-    m = build_movinet("a0", stream=True, simam="cumulative", tada="v2", num_classes=10)
-    randomize(m)
+def model(clip, movinet):
+    m = movinet(simam="cumulative", tada="v2")  # randomized; shared with other test files
     # What the model does before any capture touched it.
     m._test_logits_before = predict(m, clip)
     m._test_run_traces = _traces(m)

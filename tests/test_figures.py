@@ -19,7 +19,7 @@ T = 6
 @pytest.fixture(scope="module")
 def cache():
     """A small Cache with every kind the figures read (no model needed)."""
-    from vizattn.capture import Cache
+    from vizattn.cache import Cache
 
     rng = np.random.default_rng(0)
     arrays = {}
@@ -151,7 +151,7 @@ def test_energy_histogram(cache):
     assert ax.get_xscale() == "log"
     assert len(ax.patches) == 2  # one step line per layer
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["block1", "block3"]
-    with pytest.raises(VizAttnError, match="simam_energy"):
+    with pytest.raises(VizAttnError, match="unknown layer 'block7'; did you mean 'block3'"):
         figures.energy_histogram(cache, ["block7"])
 
 

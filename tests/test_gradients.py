@@ -11,23 +11,19 @@ import types
 
 import numpy as np
 import pytest
-import tf_keras
 
 from vizattn import Cache, hooks
 from vizattn.errors import VizAttnError
 from vizattn.hooks import capture, capture_stream, gradcam, predict
-from vizattn.models import as_clip, build_movinet
-from vizattn.testing import randomize, synthetic_clip
+from vizattn.models import as_clip
+from vizattn.testing import synthetic_clip
 
 CLASSES = 10
 
 
 @pytest.fixture(scope="module")
-def model():
-    tf_keras.utils.set_random_seed(0)  # the same weights every run
-    m = build_movinet("a0", stream=True, simam="cumulative", tada="v2", num_classes=CLASSES)
-    randomize(m)
-    return m
+def model(movinet):
+    return movinet(simam="cumulative", tada="v2")  # randomized; shared with other test files
 
 
 @pytest.fixture(scope="module")
@@ -204,11 +200,9 @@ def test_bad_layers(model, clip):
         gradcam(not_a_model, clip, "block3")
 
 
-def test_base_model():
+def test_base_model(movinet):
     """The base (3D) model: clip layout works, stream=True is refused."""
-    tf_keras.utils.set_random_seed(0)
-    base = build_movinet("a0", stream=False, num_classes=CLASSES)
-    randomize(base)
+    base = movinet(stream=False)
     small = synthetic_clip(frames=4, size=32)
     maps = gradcam(base, small, "block2")
     assert maps.shape == (1, 4, 2, 2) and np.isclose(maps.max(), 1.0)

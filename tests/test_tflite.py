@@ -283,3 +283,44 @@ def test_vizattn_modules_keep_their_init():
     assert summary.complete and summary.restored == 329
     assert summary.kept_init and all("vizattn" in name for name in summary.kept_init)
     assert summary.restored + len(summary.kept_init) == len(model.variables)
+
+
+@needs_fixtures
+def test_render_and_predict_commands_on_the_real_model(converted, tmp_path, monkeypatch, capsys):
+    """``vizattn predict`` and ``vizattn render --kind gradcam --predictions`` on carving_ice
+    with the converted official model: class names everywhere, the right top class."""
+    import av
+
+    from vizattn import cli
+
+    model = converted[0]
+    monkeypatch.setattr(cli, "_load", lambda args, say: model)  # one conversion per module
+    code = cli.main(["predict", str(VIDEO), "--checkpoint", str(TFLITE), "--json", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0
+    result = __import__("json").loads(out)
+    assert result["clip"]["top"][0]["class"] == "carving ice"
+    frames = tmp_path / "frames"
+    argv = [
+        "render",
+        str(VIDEO),
+        "--checkpoint",
+        str(TFLITE),
+        "--kind",
+        "gradcam",
+        "--predictions",
+        "--max-frames",
+        "24",
+        "--class",
+        "carving ice",
+        "-o",
+        f"{frames}/",
+    ]
+    code = cli.main([*argv, "-q"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    pngs = sorted(frames.iterdir())
+    assert len(pngs) == 24
+    with av.open(str(pngs[-1])) as c:
+        image = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert image.shape[0] > 172 and image.shape[1] >= 172  # frame, then strip and colour bar
+    np.testing.assert_array_less(0, image[172:].std())  # the strip and the bar are drawn

@@ -84,6 +84,19 @@ def test_missing_bundle_is_a_one_line_error(tmp_path):
         load_demo_model(tmp_path)
 
 
+def test_continuing_a_run_refuses_reused_training_seeds(tmp_path):
+    (tmp_path / "model.json").write_text(json.dumps({"build": demo_build_options()}))
+    seen = DataSeeds(0, steps=100, batch=8).as_dict()
+    (tmp_path / "train_record.json").write_text(json.dumps({"train_seeds": seen}))
+    with pytest.raises(VizAttnError, match="overlap"):
+        train_demo(tmp_path / "out", init=tmp_path, seed=0, steps=5, progress=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "model.json").write_text(json.dumps({"build": {"model_id": "a1"}}))
+    with pytest.raises(VizAttnError, match="architecture"):
+        train_demo(tmp_path / "out", init=other, seed=1, steps=5, progress=False)
+
+
 # -- the shipped demo model ----------------------------------------------------
 
 

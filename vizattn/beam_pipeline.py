@@ -90,7 +90,7 @@ from typing import Any
 
 import numpy as np
 
-from vizattn.cache import KINDS, LOGITS_NAME, MAP_KINDS, Cache, kind_of, load_cache
+from vizattn.cache import KINDS, LOGITS_NAME, MAP_KINDS, Cache, kind_of, load_cache, softmax
 from vizattn.errors import VizAttnError
 from vizattn.files import atomic_write
 
@@ -608,8 +608,7 @@ def summarize_cache(
     if LOGITS_NAME in cache:
         logits = np.asarray(cache[LOGITS_NAME], np.float64)
         last = logits[0, -1] if logits.ndim == 3 else logits[0]
-        z = np.exp(last - last.max())
-        prob = z / z.sum()
+        prob = softmax(last)
         order = np.argsort(-prob, kind="stable")[: max(1, int(top_k))]
         top = [(int(i), float(prob[i])) for i in order]
     if class_names is None:

@@ -248,6 +248,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--masks-dir", help="folder of masks .npz named like the videos")
     b.add_argument("--kinds", help="comma-separated kinds (default simam,simam_energy,tada,logits)")
     b.add_argument("--names", help="comma-separated layers (default: all)")
+    b.add_argument("--size", help="resize frames to N or HxW before the model")
+    b.add_argument("--chunk", type=int, default=16, help="frames per model call (default 16)")
+    b.add_argument("--reduce", default="mean", choices=("mean", "norm", "max", "none"))
+    b.add_argument("--top-k", type=int, default=5, help="predictions kept per video")
     b.add_argument(
         "--runner",
         default="DirectRunner",
@@ -589,24 +593,38 @@ def _train_demo(args, say) -> int:
 
 
 def _batch(args, say) -> int:
-    from vizattn.beam_pipeline import run_batch
+    from vizattn.beam_pipeline import DEFAULT_KINDS, describe, run_batch
+    from vizattn.rendering import _split
 
-    arch = _architecture(args)
-    summary = run_batch(
+    arch = {k: v for k, v in _architecture(args).items() if v not in (None, "")}
+    if args.simam == "none":
+        arch["simam"] = None
+    if args.seed is not None:
+        arch["seed"] = args.seed
+    size = None
+    if args.size:
+        h, _, w = args.size.lower().partition("x")
+        size = (int(h), int(w or h))
+    result = run_batch(
         args.inputs,
         args.out,
         checkpoint=_weights(args),
-        model_options={k: v for k, v in arch.items() if v not in (None, "")},
+        build_options=arch,
+        size=size,
+        chunk=args.chunk,
         masks_dir=args.masks_dir,
-        kinds=args.kinds.split(",") if args.kinds else None,
-        names=args.names.split(",") if args.names else None,
+        kinds=_split(args.kinds) or DEFAULT_KINDS,
+        names=_split(args.names) or None,
+        reduce=None if args.reduce == "none" else args.reduce,
+        top_k=args.top_k,
         runner=args.runner,
         pipeline_args=args.beam_args,
         force=args.force,
-        seed=args.seed,
     )
-    print(json.dumps(summary.get("counters", summary), indent=2, default=str))
-    return 0
+    print(describe(result))
+    counters = result.get("counters", {})
+    done = counters.get("videos_done", 0) + counters.get("videos_skipped", 0)
+    return 1 if counters.get("videos_failed", 0) and not done else 0
 
 
 def _demo(args, say) -> int:
@@ -650,10 +668,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     extra: list[str] = []
-    if argv and argv[0] == "batch":
-        args, extra = parser.parse_known_args(argv)  # the rest are Beam pipeline options
-    else:
-        args = parser.parse_args(argv)
+    try:
+        if argv and argv[0] == "batch":
+            args, extra = parser.parse_known_args(argv)  # the rest are Beam pipeline options
+        else:
+            args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed
+        return int(e.code or 0)
     args.beam_args = extra
     if args.version:
         from vizattn import __version__

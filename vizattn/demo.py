@@ -8,9 +8,10 @@ masks of every frame:
 
 - one shape, the **target**, slides in a straight line; the **label** is its
   direction, one of :data:`CLASS_NAMES` (``right``, ``left``, ``down``, ``up``);
-- the other shapes, the **distractors**, never go anywhere, but about half of
-  them spin or pulse in place, so "where do pixels change" is not the same
-  question as "what decides the class";
+- the other shapes, the **distractors**, stay where they are (with
+  ``animate=p`` each one spins or pulses in place with probability ``p``, so
+  that "where do pixels change" is no longer the same question as "what
+  decides the class"; the demo model was trained with static distractors);
 - in half of the clips the target waits, motionless, until frame ``onset``:
   before then not even a perfect streaming model can know the answer;
 - the background is smooth colour noise with faint diagonal stripes: textured
@@ -29,13 +30,13 @@ Training draws batches from :data:`TRAIN_SEEDS` and measures on
 :data:`HELDOUT_SEEDS`, two disjoint ranges, so no held-out clip was ever seen:
 
 >>> clips, masks, labels, targets, onsets = task_batch(heldout_seeds(4), size=32, frames=8)
->>> clips.shape, labels.tolist()
-((4, 8, 32, 32, 3), [0, 1, 2, 3])
+>>> clips.shape, masks.shape, labels.shape
+((4, 8, 32, 32, 3), (4, 8, 32, 32), (4,))
 
-The label is ``seed % 4``, so any run of consecutive seeds is balanced.
+Labels are drawn from the seed, uniformly over the four classes.
 
 :func:`make_demo` writes one held-out clip (``DEMO_SEED``, four seconds, the
-target starting after about a third of it) as H.264 (``demo.mp4``) and its
+target starting to move halfway through) as H.264 (``demo.mp4``) and its
 masks as ``demo_masks.npz``, holding ``masks`` (``uint8 [T, H, W]``: 0 for
 background, ``k`` for ``names[k - 1]``), ``names``, ``fps``, ``target`` (the
 target's mask value), ``label`` and ``onset``. ``vizattn demo`` on the command
@@ -44,7 +45,7 @@ line calls it; the copies in ``assets/`` were made with the defaults.
 >>> video, masks_file = make_demo("assets")                        # doctest: +SKIP
 >>> data = np.load(masks_file)                                     # doctest: +SKIP
 >>> data["masks"].shape, int(data["target"]), int(data["onset"])   # doctest: +SKIP
-((100, 192, 192), 2, 34)
+((100, 192, 192), 3, 50)
 
 A perfect "where is the evidence" map for frame ``t`` is then simply
 ``masks[t] == target``.
@@ -82,7 +83,7 @@ __all__ = [
 #: Names of the shapes; mask value ``k`` is ``OBJECT_NAMES[k - 1]``.
 OBJECT_NAMES = ("circle", "square", "triangle", "diamond")
 
-#: The classes: the direction in which the target moves (label ``seed % 4``).
+#: The classes: the direction in which the target moves.
 CLASS_NAMES = ("right", "left", "down", "up")
 
 #: Seeds that training may use: ``0 <= seed < 10**6``.
@@ -109,11 +110,11 @@ _RADIUS = {"circle": 0.085, "square": 0.105, "triangle": 0.12, "diamond": 0.11}
 
 # Target speed, fractions of the shorter side per frame; the longest path the
 # target may travel, as a fraction of the free span of the frame.
-_SPEED = (0.008, 0.04)
+_SPEED = (0.012, 0.045)
 _MAX_TRAVEL = 0.8
 # Distractor animation: largest spin (radians per frame) and pulse (relative radius).
-_SPIN = 0.18
-_PULSE = 0.18
+_SPIN = 0.12
+_PULSE = 0.12
 _GAP = 0.05  # free space between objects, fraction of the shorter side
 
 
@@ -220,11 +221,12 @@ def task_clip(
     size: int | Sequence[int] = 96,
     frames: int = 16,
     onset: int | None = None,
+    animate: float = 0.0,
 ) -> TaskClip:
     """Draw one clip of the moving-shapes task.
 
     Args:
-      seed: the clip's seed; the label is ``seed % 4``. Training uses
+      seed: the clip's seed (it decides everything, the label too). Training uses
         :data:`TRAIN_SEEDS`, measurement :data:`HELDOUT_SEEDS`.
       size: ``(height, width)`` or one number for a square clip (at least 32).
       frames: clip length (at least 2).
@@ -232,10 +234,12 @@ def task_clip(
         frames``); ``None`` draws it from the seed: ``1`` (moving from the
         start) for half of the seeds, else between ``frames // 8`` and
         ``frames // 2``.
+      animate: probability that a distractor spins (polygons) or pulses
+        (the circle) in place; 0 keeps every distractor static.
 
     Returns:
       A :class:`TaskClip`. The target moves rigidly (no spin) at a constant
-      speed of 0.8% to 4% of the shorter side per frame (slower when a long
+      speed of 1.2% to 4.5% of the shorter side per frame (slower when a long
       path must fit in the frame) and never touches a distractor; distractors
       stay in place, static, spinning or pulsing.
 
@@ -248,7 +252,7 @@ def task_clip(
     if frames < 2:
         raise VizAttnError(f"a task clip needs at least 2 frames, got {frames}; pass frames=16.")
     rng = np.random.default_rng([int(seed), 9])
-    label = int(seed) % 4
+    label = int(rng.integers(len(CLASS_NAMES)))
     background = _background(height, width, rng)
     if onset is None:
         onset = 1 if rng.random() < 0.5 else int(rng.integers(frames // 8, frames // 2 + 1))
@@ -289,7 +293,8 @@ def task_clip(
     gap = _GAP * scale
     for index in chosen[1:]:
         name = OBJECT_NAMES[int(index)]
-        kind = ("static", "spin" if name != "circle" else "pulse")[int(rng.random() < 0.5)]
+        moving = rng.random() < animate
+        kind = ("static", "spin" if name != "circle" else "pulse")[int(moving)]
         rate = rng.uniform(0.4, 1.0) * (_SPIN if kind == "spin" else 1.0) * rng.choice([-1, 1])
         reach = _RADIUS[name] * scale * (1.0 + (_PULSE if kind == "pulse" else 0.0))
         for _ in range(100):
@@ -344,20 +349,24 @@ def _segment_distance(px: float, py: float, ax: float, ay: float, bx: float, by:
 
 
 def task_batch(
-    seeds: Iterable[int], *, size: int | Sequence[int] = 96, frames: int = 16
+    seeds: Iterable[int],
+    *,
+    size: int | Sequence[int] = 96,
+    frames: int = 16,
+    animate: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Draw one clip per seed, stacked.
 
     Args:
       seeds: the clips' seeds (see :data:`TRAIN_SEEDS`, :data:`HELDOUT_SEEDS`).
-      size, frames: as for :func:`task_clip`.
+      size, frames, animate: as for :func:`task_clip`.
 
     Returns:
       ``(clips, masks, labels, targets, onsets)``: ``uint8 [batch, time,
       height, width, 3]``, ``uint8 [batch, time, height, width]``, and three
       ``int64 [batch]`` arrays.
     """
-    clips = [task_clip(s, size=size, frames=frames) for s in seeds]
+    clips = [task_clip(s, size=size, frames=frames, animate=animate) for s in seeds]
     if not clips:
         raise VizAttnError("task_batch got no seeds; pass at least one seed.")
     return (
@@ -376,9 +385,9 @@ def _demo_clip(seconds: float, fps: float, size: Sequence[int], seed: int) -> Ta
             f"demo must have at least two frames, got seconds={seconds!r} at fps={fps!r}; "
             "pass a longer clip."
         )
-    # The target waits for about a third of the clip, so a streaming model's
-    # answer visibly changes only once there is evidence.
-    return task_clip(seed, size=size, frames=count, onset=max(1, round(count * 0.34)))
+    # The target waits for half of the clip, so a streaming model's answer
+    # visibly changes only once there is evidence.
+    return task_clip(seed, size=size, frames=count, onset=max(1, round(count * 0.5)))
 
 
 def demo_frames(
@@ -388,7 +397,7 @@ def demo_frames(
     size: tuple[int, int] = (192, 192),
     seed: int = DEMO_SEED,
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Draw the demo clip in memory: a task clip whose target starts a third of the way in.
+    """Draw the demo clip in memory: a task clip whose target starts moving halfway through.
 
     Args:
       seconds: clip length.

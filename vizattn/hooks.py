@@ -406,6 +406,11 @@ class _Plan:
                 if not isinstance(item, str):
                     _names.matcher(items)  # raises the one message for a bad form
                 _names.resolve(item.split("/", 1)[0], available, what="layer")
+                if item == "head" and set(kinds) <= set(GRADIENT_KINDS):
+                    raise VizAttnError(
+                        "layer 'head' is pooled over space and time, so it has no map; "
+                        f"use 'stem' or a block such as {available[-3].split('_')[0]!r}."
+                    )
         self.names = names
         match = _names.matcher(names)
         self.match = match
@@ -566,7 +571,7 @@ def _run_stream(
                         {
                             k: v.numpy()
                             for k, v in states.items()
-                            if plan.match(_state_endpoint(k) + "/state")
+                            if plan.match(_names.state_endpoint(k) + "/state")
                         }
                     )
             arrays = {k: _join([p[k] for p in parts], kind_of(k), start) for k in parts[0]}
@@ -615,15 +620,6 @@ def _join(parts: list[np.ndarray], kind: str, start: int) -> np.ndarray:
     if kind == "logits" or parts[0].ndim < 2:
         return parts[-1]
     return np.concatenate(parts, axis=1)
-
-
-def _state_endpoint(state_name: str) -> str:
-    """``state_block3_layer1_stream_buffer`` -> ``block3_layer1``."""
-    rest = state_name[len("state_") :] if state_name.startswith("state_") else state_name
-    parts = rest.split("_")
-    if parts[0].startswith("block") and len(parts) > 1:
-        return f"{parts[0]}_{parts[1]}"
-    return parts[0]
 
 
 # -- public ----------------------------------------------------------------------

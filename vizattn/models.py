@@ -358,6 +358,8 @@ class ModelInfo:
     class_names: list[str] | None = None
     #: ``(height, width)`` the weights expect (a TFLite file's input size), if known.
     input_size: tuple[int, int] | None = None
+    #: Whether these are the bundled demo model's weights.
+    demo: bool = False
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -636,7 +638,9 @@ def load_model(
                 "checkpoint to build that variant."
             )
         say(DEMO_NOTICE)
-        return load_demo_model()
+        model = load_demo_model()
+        model_info(model).demo = True
+        return model
     if checkpoint == RANDOM:
         model = build_movinet(
             model_id or "a0",

@@ -48,6 +48,7 @@ __all__ = [
     "matcher",
     "resolve",
     "short_list",
+    "state_endpoint",
 ]
 
 #: What a ``names=`` argument may be.
@@ -163,3 +164,13 @@ def short_list(items: Sequence[str], n: int = 8) -> str:
     if len(items) <= n:
         return ", ".join(items) or "none"
     return ", ".join(items[:n]) + f", ... ({len(items)} in all)"
+
+
+def state_endpoint(state_name: str) -> str:
+    """The endpoint a stream state belongs to: ``state_block3_layer1_stream_buffer`` ->
+    ``block3_layer1``, ``state_head_pool_buffer`` -> ``head``."""
+    rest = state_name[len("state_") :] if state_name.startswith("state_") else state_name
+    parts = rest.split("_")
+    if parts[0].startswith("block") and len(parts) > 1:
+        return f"{parts[0]}_{parts[1]}"
+    return parts[0]

@@ -399,6 +399,7 @@ def train_demo(
     seed: int = 0,
     lr: float = 2e-3,
     rezero: float = 1.0,
+    init: str | os.PathLike | None = None,
     eval_clips: int = 256,
     progress: bool = True,
 ) -> dict:
@@ -417,6 +418,9 @@ def train_demo(
       rezero: initial value of every block's ReZero scale. Model Garden starts
         them at 0, which switches every residual branch off, and the model sits
         at chance for hundreds of steps; 1 starts from ordinary residual blocks.
+      init: a folder written by :func:`train_demo` to continue from (its
+        weights; a new warm-up and cosine cycle). Its training seeds must not
+        overlap this run's: give this run another ``seed``.
       eval_clips: held-out clips measured at the end (seeds from
         :data:`vizattn.demo.HELDOUT_SEEDS`).
       progress: show a tqdm progress bar.
@@ -445,8 +449,13 @@ def train_demo(
         ) from None
 
     tf_keras.utils.set_random_seed(int(seed))
-    model = build_movinet(**_BUILD)
-    set_rezero(model, rezero)
+    previous = None
+    if init is None:
+        model = build_movinet(**_BUILD)
+        set_rezero(model, rezero)
+    else:
+        previous = _previous_run(init, data)
+        model = load_demo_model(init)
     started = time.perf_counter()
     losses = fit(
         model,
@@ -469,6 +478,9 @@ def train_demo(
 
     kwargs = {"steps": steps, "seed": seed, "batch": batch, "size": size, "frames": frames}
     kwargs.update(lr=lr, rezero=rezero)
+    if init is not None:
+        kwargs["init"] = _shown_dir(Path(init))
+        del kwargs["rezero"]
     meta = {
         "build": dict(_BUILD),
         "checkpoint": _WEIGHTS,
@@ -491,7 +503,8 @@ def train_demo(
             "global_clipnorm": 1.0,
         },
         "batchnorm_momentum": BN_MOMENTUM,
-        "rezero_init": rezero,
+        "rezero_init": rezero if init is None else "kept from init",
+        "init": previous,
         "loss": "cross-entropy of the final logits (whole clip, zero initial states)",
         "wall_time_seconds": {
             "train": round(train_seconds, 1),
@@ -512,6 +525,42 @@ def train_demo(
     _write_text(folder / "train_record.json", json.dumps(record, indent=2) + "\n")
     _write_text(folder / "COMMAND.txt", _command(_shown_dir(folder), kwargs))
     return record
+
+
+def _previous_run(init: str | os.PathLike, data: DataSeeds) -> dict:
+    """What the run in ``init`` was, refusing overlapping training seeds."""
+    folder = Path(init)
+    meta = read_model_json(folder)
+    if meta.get("build") != _BUILD:
+        raise VizAttnError(
+            f"{folder} holds another architecture ({meta.get('build')}); continue only from "
+            "a folder written by vizattn.training.train_demo."
+        )
+    try:
+        record = json.loads((folder / "train_record.json").read_text())
+    except (OSError, ValueError):
+        record = {}
+    runs = [record.get("train_seeds", {})] + [
+        r.get("train_seeds", {}) for r in _chain(record.get("init"))
+    ]
+    mine = data.as_dict()
+    for seeds in runs:
+        if seeds and not (seeds["last"] < mine["first"] or mine["last"] < seeds["first"]):
+            raise VizAttnError(
+                f"this run's training seeds {mine['first']}-{mine['last']} overlap those of "
+                f"{folder} ({seeds['first']}-{seeds['last']}); pass another seed."
+            )
+    keep = ("arguments", "train_seeds", "steps", "wall_time_seconds", "heldout_accuracy_last_frame")
+    out = {k: record[k] for k in keep if k in record}
+    out["folder"] = _shown_dir(folder)
+    out["init"] = record.get("init")
+    return out
+
+
+def _chain(previous: dict | None) -> Iterator[dict]:
+    while previous:
+        yield previous
+        previous = previous.get("init")
 
 
 def _shown_dir(folder: Path) -> str:

@@ -52,6 +52,7 @@ from matplotlib.ticker import MaxNLocator
 from vizattn import figures
 from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, softmax
 from vizattn.errors import VizAttnError
+from vizattn.names import state_endpoint
 from vizattn.overlay import overlay, resize_map
 
 __all__ = [
@@ -161,7 +162,10 @@ class Explorer(widgets.VBox):
             for row in rows
             if row
         ]
-        super().__init__([*header, *boxes, self.image, self.message, *extra])
+        super().__init__(
+            [*header, *boxes, self.image, self.message, *extra],
+            layout=widgets.Layout(width="100%"),  # lets the figure shrink to the notebook
+        )
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.redraw(raise_errors=True)
@@ -333,10 +337,13 @@ def _block_of(endpoint: str) -> str:
 
 
 def _layer_options(cache: Cache, kind: str) -> list[str]:
-    """Blocks (which average their layers) then single endpoints holding ``kind``."""
+    """Blocks of several layers (which average them), then single endpoints holding ``kind``."""
     endpoints = sorted({n.rsplit("/", 1)[0] for n in cache.names(kind)})
-    blocks = sorted({_block_of(e) for e in endpoints if e.startswith("block")})
-    return [*[b for b in blocks if b not in endpoints], *endpoints]
+    blocks = [e for e in endpoints if e.startswith("block")]
+    groups = sorted(
+        b for b in {_block_of(e) for e in blocks} if sum(_block_of(e) == b for e in blocks) > 1
+    )
+    return [*groups, *endpoints]
 
 
 # -- overlay_explorer ----------------------------------------------------------------
@@ -714,7 +721,9 @@ def tada_explorer(cache: Cache, *, layer: str | None = None, channels: int = 8, 
         spread = a.std(axis=0)
         chosen = np.sort(np.argsort(-spread, kind="stable")[: min(channels, a.shape[1])])
         has_attention = layer in attention
-        grid = fig.add_gridspec(1, 3 if has_attention else 2, width_ratios=[1.25, 1, 1][:3])
+        grid = fig.add_gridspec(
+            1, 3 if has_attention else 2, width_ratios=[1.25, 1, 1][: 3 if has_attention else 2]
+        )
         ax_lines = fig.add_subplot(grid[0, 0])
         t = np.arange(count)
         colours = mpl.colormaps["tab20"] if len(chosen) > 8 else None
@@ -786,15 +795,6 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} GiB"  # pragma: no cover
 
 
-def _state_block(name: str) -> str:
-    """``state_block3_layer1_stream_buffer`` -> ``block3_layer1``; ``state_head_...`` -> head."""
-    rest = name[len("state_") :] if name.startswith("state_") else name
-    parts = rest.split("_")
-    if parts[0].startswith("block") and len(parts) > 1:
-        return f"{parts[0]}_{parts[1]}"
-    return parts[0]
-
-
 def states_summary(states: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per state: ``block``, ``name``, ``shape``, ``dtype``, ``bytes``.
 
@@ -810,7 +810,7 @@ def states_summary(states: Mapping[str, Any]) -> list[dict[str, Any]]:
         dtype = np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype))
         rows.append(
             {
-                "block": _state_block(name),
+                "block": state_endpoint(name),
                 "name": name,
                 "shape": shape,
                 "dtype": dtype.name,
@@ -881,7 +881,7 @@ def states_explorer(source: Any, *, batch: int = 0) -> Explorer:
     count = len(steps)
     blocks: dict[str, list[str]] = {}
     for n in names:
-        blocks.setdefault(_state_block(n), []).append(n)
+        blocks.setdefault(state_endpoint(n), []).append(n)
     series = {n: np.stack([np.asarray(s[n], np.float64)[batch] for s in steps]) for n in names}
     block0 = next((b for b in blocks if b.startswith("block")), next(iter(blocks)))
 
@@ -952,9 +952,9 @@ def states_explorer(source: Any, *, batch: int = 0) -> Explorer:
         changed = (
             float(np.abs(value[frame] - value[frame - 1]).max()) if frame > 0 else float("nan")
         )
-        size = sum(series[n][0].nbytes for n in blocks[block]) * 4 // 8  # float32 in the model
+        size = sum(np.asarray(steps[0][n]).nbytes for n in blocks[block])
         return (
-            f"{block}: {len(blocks[block])} state(s), {format_bytes(size)} as float32; "
+            f"{block}: {len(blocks[block])} state(s), {format_bytes(size)} per stream; "
             f"largest change of {short(block, state)} at frame {frame}: {changed:.3g}"
         )
 
