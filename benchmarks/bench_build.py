@@ -1,8 +1,8 @@
 """Build cost: ``vizattn.build_movinet`` against Model Garden's own build of the same variant.
 
-Model Garden builds its network once; vizattn's ``VizMovinet`` lets it, then
-adopts its blocks in place (``VizMovinetBlock.adopt``) and wires the sequence
-again with SimAM / TAdaConv inside. Measured for MoViNet-A0 stream with
+vizattn's ``VizMovinet`` runs Model Garden's own ``_build_network`` once, which
+creates vizattn's block subclasses (SimAM / TAdaConv inside) where it would
+create its own. Measured for MoViNet-A0 stream with
 frame SimAM (the demo model's variant), in interleaved rounds after one warm-up
 build of each (imports, first-use caches), median wall seconds.
 

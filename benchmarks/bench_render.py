@@ -107,8 +107,10 @@ def main(argv=None) -> int:
     per_frame = (c_decode + c_model + c_encode) / n
     limit = args.cores / per_frame
 
+    # Warm-up: long enough that render traces (shorter renders run eagerly).
+    warm = args.chunk * (rendering.EAGER_CALLS + 1)
     rendering.render(src, model=model, output=os.path.join(tmp, "warm.mp4"), progress=False,
-                     on_message=lambda m: None, max_frames=args.chunk)  # fmt: skip
+                     on_message=lambda m: None, max_frames=warm)  # fmt: skip
     results = {}
     for normalize in ("clip", "frame"):
         out = os.path.join(tmp, f"render_{normalize}.mp4")

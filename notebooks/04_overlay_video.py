@@ -99,22 +99,32 @@ vizattn.widgets.overlay_explorer(cache, frames, {"masks": masks, "names": truth[
 # the **pointing game** (is the map's maximum on an object?), the **energy inside** (the share
 # of the map's mass on the objects) and the **AUROC** of the map as a pixel classifier of
 # object vs. background. Chance is the objects' share of the frame for the first two and 0.5
-# for the AUROC.
+# for the AUROC; the centre baseline (a Gaussian in the middle of the frame) is what a map
+# scores without looking at the video. When the masks file names a target object, only it
+# counts.
 
 # %%
-objects = masks > 0
+target = int(truth["target"]) if "target" in truth.files else None  # the object that decides
+objects = masks == target if target else masks > 0
+onset = int(truth["onset"]) // STEP if "onset" in truth.files else None  # target starts moving
+onset = onset if onset is not None and onset < len(frames) else None
 candidates = {
     "SimAM block3": cache.frame_maps("block3", "simam", normalize=None),
     "SimAM block1": cache.frame_maps("block1", "simam", normalize=None),
     "Grad-CAM block3": cache.frame_maps("block3", "gradcam", normalize=None),
 }
-print(f"objects cover {objects.mean():.1%} of the pixels")
+candidates["centre baseline"] = vizattn.metrics.center_baseline(candidates["SimAM block3"].shape)
+print(
+    f"target covers {objects.mean():.1%} of the pixels"
+    + (f"; onset frame {onset}" if onset else "")
+)
+print(f"{'':16s} {'pointing':>9s} {'energy in':>10s} {'AUROC':>7s}   (all frames)")
 for label, maps in candidates.items():
-    scores = {
-        metric: getattr(vizattn.metrics, metric)(maps, objects)
+    scores = [
+        getattr(vizattn.metrics, metric)(maps, objects, onset=onset)
         for metric in ("pointing_game", "energy_inside", "auroc")
-    }
-    print(f"{label:16s}", scores)
+    ]
+    print(f"{label:16s} {scores[0].all:9.2f} {scores[1].all:10.2f} {scores[2].all:7.2f}")
 
 # %% [markdown]
 # ## Predictions as the stream advances

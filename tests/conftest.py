@@ -11,6 +11,8 @@ Tests must not modify the weights of a cached model.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,40 @@ NUM_CLASSES = 10
 #: Clip size used by the model tests: 8 frames of 64x64 (A0 runs these quickly).
 FRAMES = 8
 SIZE = 64
+
+
+#: Most workers ``pytest -n auto`` starts (pytest.ini adds it): each worker builds
+#: its own models and TensorFlow uses every core, so more workers only add memory.
+MAX_WORKERS = 2
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker per core, at most :data:`MAX_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
+
+
+#: Files that take longest (seconds on 2 cores), started first so that the two
+#: workers finish together: ``--dist loadfile`` hands out files in collection order.
+SLOW_FILES = (
+    "test_models.py",  # ~400
+    "test_browser.py",  # ~220
+    "test_training.py",  # ~170
+    "test_notebooks.py",  # ~150
+    "test_capture.py",  # ~130
+    "test_batch.py",  # ~120
+    "test_gradients.py",  # ~100
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Runs the slowest files first (stable order otherwise)."""
+
+    def rank(item) -> int:
+        name = item.path.name
+        return SLOW_FILES.index(name) if name in SLOW_FILES else len(SLOW_FILES)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

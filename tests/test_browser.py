@@ -52,6 +52,7 @@ if _skip_reason():
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
@@ -200,10 +201,15 @@ def _run_all(driver) -> None:
     driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
     time.sleep(2)
 
+    quiet = []  # consecutive polls with an idle kernel and no cell queued ([*])
+
     def finished():
         state = driver.execute_script(_STATE_JS) or {}
-        counts = state.get("counts") or [None]
-        return state.get("kernel") == "idle" and state.get("running") == 0 and all(counts)
+        idle = state.get("kernel") == "idle" and state.get("running") == 0
+        quiet.append(idle)
+        # A failing cell stops "run all": later cells then stay unnumbered, and the
+        # saved outputs report the error.
+        return len(quiet) >= 3 and all(quiet[-3:])
 
     _wait(finished, RUN_TIMEOUT, "all cells to run", poll=2)
 
@@ -217,6 +223,11 @@ def _saved_outputs(driver, path: Path) -> list[dict]:
     cells = json.loads(path.read_text())["cells"]
     return [c.get("outputs", []) for c in cells if c["cell_type"] == "code"]
 
+
+_RENDERED_JS = """
+return Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+  .filter(o => o.querySelector(':scope > .jupyter-widgets')).length;
+"""
 
 _PICK_JS = """
 // The first widget output holding a figure (img) and a control; returns its index.
@@ -241,9 +252,9 @@ def _move_one_control(driver, area) -> str:
     if handles:
         handle = handles[0]
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
-        handle.click()
+        driver.execute_script("arguments[0].focus();", handle)
         for key in (Keys.ARROW_RIGHT, Keys.ARROW_LEFT, Keys.ARROW_LEFT):
-            handle.send_keys(key)
+            ActionChains(driver).send_keys(key).perform()
             try:
                 _wait(lambda: _image_src(area) != before, 20, "the figure to change")
                 return "slider"
@@ -268,6 +279,27 @@ def test_notebook_in_browser(name, lab, browser, screenshots):
     url, token, root = lab
     path = root / "notebooks" / name
     browser.get(f"{url}/lab/tree/notebooks/{name}?token={token}")
+    try:
+        _check_notebook(browser, name, path, screenshots)
+    finally:
+        _shut_down_kernels(url, token)
+
+
+def _shut_down_kernels(url: str, token: str) -> None:
+    """Ends every session, so the next notebook has the CPU to itself."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{url}/api/sessions", headers=headers)
+    ) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{url}/api/sessions/{session['id']}", headers=headers, method="DELETE"
+        )
+        urllib.request.urlopen(request).close()
+
+
+def _check_notebook(browser, name: str, path: Path, screenshots: Path) -> None:
     _run_all(browser)
     stem = Path(name).stem
 
@@ -284,11 +316,14 @@ def test_notebook_in_browser(name, lab, browser, screenshots):
 
     # Widgets rendered as widgets: one figure per view, no placeholders, no raw reprs.
     _wait(
-        lambda: len(browser.find_elements(By.CSS_SELECTOR, ".jupyter-widgets img")) >= views,
+        lambda: browser.execute_script(_RENDERED_JS) >= views,
         120,
-        f"{views} widget figures to render",
+        f"{views} widget views to render",
     )
-    text = browser.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel").text
+    assert browser.find_elements(By.CSS_SELECTOR, ".jupyter-widgets img"), "no figure shown"
+    text = "\n".join(
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output")
+    )
     for bad in ("Loading widget", "IntSlider(", "Explorer(", "VBox(", "Error displaying widget"):
         assert bad not in text, f"{name}: {bad!r} shown in the page"
     browser.save_screenshot(str(screenshots / f"{stem}_page.png"))

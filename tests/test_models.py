@@ -22,6 +22,7 @@ window@stem         window (3)   stem       --
 from __future__ import annotations
 
 import functools
+import re
 import tarfile
 
 import numpy as np
@@ -322,6 +323,13 @@ def test_tada_at_init_gives_exactly_the_plain_models_logits(mg_model, mg_logits,
     Garden's plain A0 gives exactly its logits; random routing then changes them."""
     model = build_movinet("a0", num_classes=10, tada="v1")
     assert _copy_weights(mg_model, model) == len(mg_model.weights)
+
+    # Model Garden's variables keep their names (TFLite and checkpoint mapping read them).
+    def plain(n):
+        return re.sub(r"_\d+(?=[/:])", "", n)  # Keras' per-build suffixes: conv2d_3 -> conv2d
+
+    ours = sorted(plain(w.name) for w in model.weights if "vizattn" not in w.name)
+    assert ours == sorted(plain(w.name) for w in mg_model.weights)
     x = tf.constant(models.as_clip(clip))
     states = init_states(model, x.shape)
     logits = model({**states, "image": x}, training=False)[0].numpy()

@@ -120,13 +120,22 @@ def test_render_mp4_matches_input(video, model, capsys):
     assert np.abs(fa[: fb.shape[0]] - fb).mean() > 5  # the heatmap really is overlaid
 
 
-def test_render_maps_equal_capture_frame_maps(video, model):
+@pytest.mark.parametrize("eager", [False, True], ids=["traced", "eager"])
+def test_render_maps_equal_capture_frame_maps(video, model, eager):
     """What render draws is exactly ``capture(...).frame_maps(...)`` of the same frames,
-    streamed in chunks with states carried, for every kind, Grad-CAM included."""
+    streamed in chunks with states carried, for every kind, Grad-CAM included; running
+    the model eagerly (short videos) gives the same maps as the traced function."""
     kinds = ["simam", "activation", "gradcam"]
     frames, maps, probs = [], {k: [] for k in kinds}, []
     for batch, chunk_maps, chunk_probs in rendering.map_stream(
-        model, str(video), names="block3", kinds=kinds, chunk=4, size=(64, 64), predictions=True
+        model,
+        str(video),
+        names="block3",
+        kinds=kinds,
+        chunk=4,
+        size=(64, 64),
+        predictions=True,
+        eager=eager,
     ):
         frames += [f.image for f in batch]
         for k in kinds:

@@ -39,27 +39,10 @@ def demo_model():
     return load_demo_model()
 
 
-def test_fit_overfits_two_clips_and_the_loss_falls():
-    import vizattn
-
-    model = vizattn.build_movinet("a0", stream=True, simam="frame", num_classes=4)
-    blocks = [n for n in vizattn.models.endpoint_names("a0") if n.startswith("block")]
-    assert set_rezero(model, 1.0) == len(blocks)  # one ReZero scale per block
-    clips, _, labels, _, _ = task_batch(train_seeds(2), size=32, frames=4)
-    losses = fit(
-        model, itertools.repeat((clips, labels)), steps=12, lr=3e-3, warmup=1, progress=False
-    )
-    assert len(losses) == 12 and np.isfinite(losses).all()
-    assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:2]), losses
-
-
 def test_fit_refuses_too_few_batches():
-    import vizattn
-
-    model = vizattn.build_movinet("a0", stream=True, num_classes=4)
     clips, _, labels, _, _ = task_batch(train_seeds(1), size=32, frames=2)
-    with pytest.raises(VizAttnError, match="batches"):
-        fit(model, [(clips, labels)], steps=2, progress=False)
+    with pytest.raises(VizAttnError, match="batches"):  # before any model work
+        fit(None, [(clips, labels)], steps=2, progress=False)
 
 
 def test_data_seeds_stay_inside_the_training_range():
@@ -152,8 +135,8 @@ def test_bundled_model_reproduces_its_record_on_fresh_heldout_clips(fresh_heldou
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 9 target not met yet: the bundled demo model reaches about 0.8 held-out "
-    "accuracy at the last frame, not 0.95 (more training steps are needed)",
+    reason="issue 9 target not met yet: the bundled demo model reaches 0.85 held-out "
+    "accuracy at the last frame, not 0.95 (training plateaus at 0.8-0.85; see its record)",
 )
 def test_bundled_model_meets_the_accuracy_targets(fresh_heldout):
     record = json.loads((DEMO_MODEL_DIR / "train_record.json").read_text())
@@ -182,7 +165,7 @@ def test_bundled_model_gets_the_shipped_demo_clip_right_once_the_target_moves(de
 
 
 @pytest.mark.slow
-def test_train_demo_writes_a_bundle_that_loads_and_reproduces_its_record(tmp_path):
+def test_train_demo_writes_a_bundle_that_loads_reproduces_its_record_and_trains(tmp_path):
     out = tmp_path / "bundle"
     record = train_demo(out, steps=2, batch=2, size=32, frames=4, eval_clips=3, progress=False)
     names = sorted(p.name for p in out.iterdir())
@@ -201,3 +184,16 @@ def test_train_demo_writes_a_bundle_that_loads_and_reproduces_its_record(tmp_pat
     assert again["accuracy_per_frame"] == record["heldout"]["accuracy_per_frame"]
     command = (out / "COMMAND.txt").read_text()
     assert "--steps 2 --seed 0 --batch 2 --size 32 --frames 4" in command
+
+    # The training smoke test, on the model just loaded (one build for both): a few
+    # steps on two clips at 32x32 and the loss falls.
+    import vizattn
+
+    blocks = [n for n in vizattn.models.endpoint_names("a0") if n.startswith("block")]
+    assert set_rezero(model, 1.0) == len(blocks)  # one ReZero scale per block
+    clips, _, labels, _, _ = task_batch(train_seeds(2), size=32, frames=4)
+    losses = fit(
+        model, itertools.repeat((clips, labels)), steps=12, lr=3e-3, warmup=1, progress=False
+    )
+    assert len(losses) == 12 and np.isfinite(losses).all()
+    assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:2]), losses

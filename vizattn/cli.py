@@ -234,6 +234,10 @@ def _parser() -> argparse.ArgumentParser:
     td.add_argument("--size", type=int, help="frame size in pixels")
     td.add_argument("--frames", type=int, help="frames per clip")
     td.add_argument("--batch", type=int, help="clips per step")
+    td.add_argument("--lr", type=float, help="peak learning rate (default 0.002)")
+    td.add_argument("--rezero", type=float, help="initial ReZero scale of every block (default 1)")
+    td.add_argument("--init", help="a train-demo folder to continue from")
+    td.add_argument("--eval-clips", type=int, help="held-out clips measured at the end")
     _common(td)
 
     b = sub.add_parser(
@@ -328,8 +332,6 @@ def _model_spec(args) -> dict:
 
 
 def _load(args, say):
-    from vizattn.models import load_model
-
     weights = _weights(args)
     arch = _architecture(args)
     if weights == "demo" and not args.checkpoint:
@@ -337,7 +339,9 @@ def _load(args, say):
     seed = getattr(args, "seed", None)
     if weights == "random" and seed is None and args.command == "check-causal":
         seed = 0
-    say("building model")
+    say("building model")  # before TensorFlow's import, which alone takes seconds
+    from vizattn.models import load_model
+
     return load_model(weights, **arch, seed=seed, notify=say)
 
 
@@ -581,7 +585,7 @@ def _train_demo(args, say) -> int:
 
     options = {
         k: getattr(args, k)
-        for k in ("steps", "size", "frames", "batch")
+        for k in ("steps", "size", "frames", "batch", "lr", "rezero", "init", "eval_clips")
         if getattr(args, k) is not None
     }
     record = train_demo(args.out, seed=args.seed, progress=not args.quiet, **options)

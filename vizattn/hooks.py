@@ -366,7 +366,7 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
 class _Plan:
     """Validated options of one capture, and its traced function."""
 
-    def __init__(self, model, *, names, kinds, reduce, class_index, stream, chunk):
+    def __init__(self, model, *, names, kinds, reduce, class_index, stream, chunk, eager=False):
         user_kinds = {k for _, _, ks in _USER_PROBES for k in ks}
         if kinds is None:
             kinds = (*DEFAULT_KINDS, *sorted(user_kinds))
@@ -429,6 +429,7 @@ class _Plan:
             model, (names_key, kind_set, reduce), wants, reduce, frame_logits=stream
         )
         self.class_index = class_index
+        self.eager = bool(eager)
         self.taps = _taps_of(model)
         info = model_info(model)
         self.causal = stream and not (info is not None and info.simam == "clip")
@@ -543,8 +544,10 @@ def _to_numpy(records, n: int, start: int, meta: dict, time_total: int) -> dict[
 
 
 def _step(plan: _Plan, x: np.ndarray, states, classes):
+    # Eager runs the same Python function without tracing it (see capture_stream).
+    run = plan.run.python_function if plan.eager else plan.run
     with tap(plan.taps):
-        return plan.run(tf.constant(x), states, tf.constant(classes))
+        return run(tf.constant(x), states, tf.constant(classes))
 
 
 def _run_stream(
@@ -635,6 +638,7 @@ def capture_stream(
     reduce: str | None = None,
     class_index=None,
     size: tuple[int, int] | None = None,
+    eager: bool = False,
 ) -> Iterator[Cache]:
     """Streams frames through a stream model and yields one :class:`Cache` per chunk.
 
@@ -656,6 +660,9 @@ def capture_stream(
         ``"top"`` (default: the class predicted at each frame) or one index per
         batch item.
       size: ``(height, width)`` to resize frames to (:func:`vizattn.models.as_clip`).
+      eager: run the model eagerly instead of tracing it. Tracing costs seconds
+        once, then every call is fast; eager calls cost more each but nothing up
+        front, so eager wins for a few model calls (a short video). Same values.
 
     Yields:
       A :class:`Cache` per chunk; ``cache.metadata["start"]`` is its first frame.
@@ -669,6 +676,7 @@ def capture_stream(
         class_index=class_index,
         stream=True,
         chunk=chunk,
+        eager=eager,
     )
     yield from _run_stream(plan, _chunks(frames, plan.chunk, size))
 

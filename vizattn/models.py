@@ -27,8 +27,11 @@ positional encoding for A3 to A5); ``stream=False`` is the base 3D model.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import logging
+import threading
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -101,6 +104,56 @@ def _tada_layer(config: Mapping | None, prefix: str) -> TAdaRouting | None:
     return TAdaRouting(**dict(config), state_prefix=prefix, name="vizattn_tada")
 
 
+_BUILD_LOCK = threading.Lock()
+
+
+class _Namespace:
+    """``movinet_layers`` as Model Garden's ``movinet`` sees it, some classes replaced."""
+
+    def __init__(self, module, replaced: Mapping[str, Any]):
+        self._module, self._replaced = module, dict(replaced)
+
+    def __getattr__(self, name: str):
+        if name in self._replaced:
+            return self._replaced[name]
+        return getattr(self._module, name)
+
+
+@contextlib.contextmanager
+def _layer_classes(replaced: Mapping[str, Any]):
+    """While building, Model Garden's ``movinet`` module creates ``replaced`` layer classes.
+
+    Only ``movinet``'s own reference to ``movinet_layers`` changes (under a lock),
+    so no other code sees the replacement.
+    """
+    if not replaced:
+        yield
+        return
+    with _BUILD_LOCK:
+        original = movinet.movinet_layers
+        movinet.movinet_layers = _Namespace(original, replaced)
+        try:
+            yield
+        finally:
+            movinet.movinet_layers = original
+
+
+def _no_autograph():
+    """Context in which Keras wires layers without AutoGraph-converting their ``call``.
+
+    The layers' ``call`` methods branch on Python values only, so converting them
+    while the functional graph is wired costs about a third of the build and
+    changes nothing. Calls inside ``tf.function`` (every prediction and capture)
+    still convert as usual. Falls back to a no-op if TensorFlow moves the API.
+    """
+    try:
+        from tensorflow.python.autograph.core import ag_ctx
+
+        return ag_ctx.ControlStatusCtx(status=ag_ctx.Status.DISABLED)
+    except (ImportError, AttributeError):  # pragma: no cover - other TF versions
+        return contextlib.nullcontext()
+
+
 @tf_keras.utils.register_keras_serializable(package="vizattn")
 class VizStem(movinet_layers.Stem):
     """Model Garden's ``Stem`` followed by :class:`~vizattn.layers.CausalSimAM`.
@@ -118,13 +171,6 @@ class VizStem(movinet_layers.Stem):
     def _vizattn_setup(self, simam: Mapping | None) -> None:
         self._vizattn_simam_config = dict(simam or {})
         self._vizattn_simam = _simam_layer(simam, self._state_prefix)
-
-    @classmethod
-    def adopt(cls, stem: movinet_layers.Stem, *, simam: Mapping | None) -> VizStem:
-        """Turns a ``Stem`` that Model Garden built into a ``VizStem``, keeping its weights."""
-        stem.__class__ = cls
-        stem._vizattn_setup(simam)
-        return stem
 
     def get_config(self):
         config = super().get_config()
@@ -184,24 +230,6 @@ class VizMovinetBlock(movinet_layers.MovinetBlock):
         self._vizattn_simam = _simam_layer(simam, self._state_prefix)
         self._vizattn_tada = _tada_layer(tada, self._state_prefix)
 
-    @classmethod
-    def adopt(
-        cls,
-        block: movinet_layers.MovinetBlock,
-        *,
-        simam: Mapping | None,
-        simam_position: str = "projection",
-        tada: Mapping | None = None,
-    ) -> VizMovinetBlock:
-        """Turns a block that Model Garden built into a ``VizMovinetBlock``, in place.
-
-        The block keeps its sublayers and weights; only the vizattn modules are
-        added. This is how :class:`VizMovinet` builds the network once.
-        """
-        block.__class__ = cls
-        block._vizattn_setup(simam, simam_position, tada)
-        return block
-
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -219,23 +247,32 @@ class VizMovinetBlock(movinet_layers.MovinetBlock):
         states = dict(states) if states is not None else {}
         b = self._mobile_bottleneck
         simam = self._vizattn_simam
-        x = b._expansion_layer(inputs)
+        # Model Garden's layers run in the bottleneck's name scope, as in its own
+        # call, so their variables keep their names ("block0_layer0/bneck/...",
+        # which TFLite and released-checkpoint mapping read); vizattn's modules
+        # live beside it ("block0_layer0/vizattn_simam/...").
+        tf = import_tf()
+        with tf.name_scope(b.name) as scope:  # re-entered below by its full name
+            x = b._expansion_layer(inputs)
         if self._vizattn_tada is not None:
             alpha, states = self._vizattn_tada(x, states=states)
             x = x * alpha[:, :, None, None, :]
-        x, states = b._feature_layer(x, states=states)
+        with tf.name_scope(scope):
+            x, states = b._feature_layer(x, states=states)
         if simam is not None and self._vizattn_position == "feature":
             x, states = simam(x, states=states)
-        if b._attention_layer is not None:
-            x, states = b._attention_layer(x, states=states)
-        x = b._projection_layer(x)
+        with tf.name_scope(scope):
+            if b._attention_layer is not None:
+                x, states = b._attention_layer(x, states=states)
+            x = b._projection_layer(x)
         if simam is not None and self._vizattn_position == "projection":
             x, states = simam(x, states=states)
-        x = b._identity(x)
-        x = b._rezero(x)
-        if b._stochastic_depth is not None:
-            x = b._stochastic_depth(x)
-        skip = b._skip_layer(inputs) if b._skip_layer is not None else inputs
+        with tf.name_scope(scope):
+            x = b._identity(x)
+            x = b._rezero(x)
+            if b._stochastic_depth is not None:
+                x = b._stochastic_depth(x)
+            skip = b._skip_layer(inputs) if b._skip_layer is not None else inputs
         return x + skip, states
 
 
@@ -272,33 +309,22 @@ class VizMovinet(movinet.Movinet):
         return dict(simam), dict(cfg["tada"])
 
     def _build_network(self, input_specs, state_specs=None):
-        # Model Garden builds its own network, once; its layers (with every
-        # config, name and weight) are then adopted in place by the vizattn
-        # subclasses and wired again with the new modules in their sequence.
-        _, template = super()._build_network(input_specs, state_specs=None)
-        template = template[0] if isinstance(template, tuple) else template
-        sequence = [(name, t._keras_history.layer) for name, t in template.items()]
-
-        state_specs = state_specs or {}
-        image = tf_keras.Input(shape=input_specs.shape[1:], name="inputs")
-        states = {
-            name: tf_keras.Input(shape=spec.shape[1:], dtype=spec.dtype, name=name)
-            for name, spec in state_specs.items()
-        }
-        inputs = {**states, "image": image}
+        # One pass: Model Garden's own _build_network runs as is, and creates
+        # vizattn's subclasses where it would create a Stem or a MovinetBlock
+        # (same arguments, names and weights, plus the vizattn modules).
         simam, tada = self._block_modules()
-        endpoints, x = {}, image
-        for name, layer in sequence:
-            if isinstance(layer, movinet_layers.Stem) and self._vizattn["simam_position"] == "stem":
-                layer = VizStem.adopt(layer, simam=self._vizattn["simam"])
-            elif isinstance(layer, movinet_layers.MovinetBlock) and (simam or tada):
-                layer = VizMovinetBlock.adopt(
-                    layer, simam=simam, tada=tada, simam_position=self._vizattn["simam_position"]
-                )
-            x, states = layer(x, states=states)
-            endpoints[name] = x
-        outputs = (endpoints, states) if self._output_states else endpoints
-        return inputs, outputs
+        classes = {}
+        if self._vizattn["simam_position"] == "stem":
+            classes["Stem"] = functools.partial(VizStem, simam=self._vizattn["simam"])
+        if simam or tada:
+            classes["MovinetBlock"] = functools.partial(
+                VizMovinetBlock,
+                simam=simam,
+                tada=tada,
+                simam_position=self._vizattn["simam_position"],
+            )
+        with _layer_classes(classes):
+            return super()._build_network(input_specs, state_specs=state_specs)
 
     def _get_initial_state_shapes(self, block_specs, input_shape, use_positional_encoding=False):
         shapes = super()._get_initial_state_shapes(
@@ -521,16 +547,17 @@ def build_movinet(
         config["se_type"] = se_type
     config["use_positional_encoding"] = bool(stream) and model_id in ("a3", "a4", "a5")
     config["use_external_states"] = bool(stream)
-    if simam_cfg or tada_cfg:
-        backbone = VizMovinet(
-            model_id, simam=simam_cfg, simam_position=simam_position, tada=tada_cfg, **config
+    with _no_autograph():
+        if simam_cfg or tada_cfg:
+            backbone = VizMovinet(
+                model_id, simam=simam_cfg, simam_position=simam_position, tada=tada_cfg, **config
+            )
+        else:
+            backbone = movinet.Movinet(model_id, **config)
+        head = {"activation": head_activation} if head_activation is not None else {}
+        model = movinet_model.MovinetClassifier(
+            backbone, num_classes=num_classes, output_states=bool(stream), **head
         )
-    else:
-        backbone = movinet.Movinet(model_id, **config)
-    head = {"activation": head_activation} if head_activation is not None else {}
-    model = movinet_model.MovinetClassifier(
-        backbone, num_classes=num_classes, output_states=bool(stream), **head
-    )
     info = ModelInfo(
         model_id=model_id,
         stream=bool(stream),

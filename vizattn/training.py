@@ -15,12 +15,14 @@ Load it (this is what :func:`vizattn.load_model` does without a checkpoint):
 >>> info.class_names, info.input_size                               # doctest: +SKIP
 (['right', 'left', 'down', 'up'], (96, 96))
 
-Train it again (about 15 minutes on two free CPU cores, longer on a busy
-machine); the bundle's ``COMMAND.txt`` holds the exact command that made it:
+Train it again (about 1.2 s per step on two CPU cores: 1000 steps take ~20
+minutes); the bundle's ``COMMAND.txt`` holds the exact commands that made it
+(two stages, 1000 + 1500 steps) and ``train_record.json`` what they reached
+(0.85 held-out accuracy at the last frame, short of the 0.95 target):
 
 >>> record = train_demo("my_demo_model", steps=1000, seed=0)        # doctest: +SKIP
 >>> record["heldout"]["accuracy_last_frame"]                        # doctest: +SKIP
-1.0
+0.796875
 
 How it trains:
 
@@ -261,6 +263,10 @@ def fit(
     Returns:
       The training loss of every step, ``[steps]``.
     """
+    if hasattr(batches, "__len__") and len(batches) < steps:
+        raise VizAttnError(
+            f"fit got {len(batches)} batches for {steps} steps; pass at least `steps` batches."
+        )
     import tf_keras
     from tqdm.auto import tqdm
 
@@ -353,7 +359,7 @@ def evaluate_task(
     return {
         "clips": len(seeds),
         "accuracy_last_frame": float(per_frame[-1]),
-        "accuracy_per_frame": [round(float(a), 4) for a in per_frame],
+        "accuracy_per_frame": [round(float(a), 6) for a in per_frame],
         "accuracy_after_onset": float(np.mean(after)),
     }
 

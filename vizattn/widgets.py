@@ -164,7 +164,8 @@ class Explorer(widgets.VBox):
         ]
         super().__init__(
             [*header, *boxes, self.image, self.message, *extra],
-            layout=widgets.Layout(width="100%"),  # lets the figure shrink to the notebook
+            # 100 % lets the figure shrink to the notebook; hidden: no stray scroll bar
+            layout=widgets.Layout(width="100%", overflow="hidden"),
         )
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
@@ -429,7 +430,7 @@ def overlay_explorer(
             options=[("clip", "clip"), ("frame", "frame"), ("raw", None)],
             value=normalize,
             description="scale",
-            style={"button_width": "60px"},
+            style={"button_width": "52px", "description_width": "initial"},
         ),
     }
 
@@ -449,8 +450,14 @@ def overlay_explorer(
         axes[0].imshow(video[frame])
         when = f"frame {frame}/{count - 1}" + (f", {frame / fps:.2f} s" if fps else "")
         axes[0].set_title(when)
-        image = axes[1].imshow(
-            heat, cmap=colormap, vmin=lo, vmax=hi, interpolation="nearest", aspect="auto"
+        height, width = video.shape[1:3]
+        image = axes[1].imshow(  # stretched over the frame's extent: same shape as the frame
+            heat,
+            cmap=colormap,
+            vmin=lo,
+            vmax=hi,
+            interpolation="nearest",
+            extent=(0, width, height, 0),
         )
         axes[1].set_title(f"{layer} {kind} ({heat.shape[0]}x{heat.shape[1]})")
         scale = {"clip": "scaled over the clip", "frame": "scaled per frame"}.get(normalize, "raw")
@@ -482,9 +489,13 @@ def overlay_explorer(
     )
 
 
+#: Clearly different colours for ground-truth objects 1, 2, ... (Okabe-Ito, no near-twins).
+_OBJECT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+
+
 def _draw_labels(ax, labels: np.ndarray, names: Sequence[str] | None) -> None:
     ids = sorted(int(v) for v in np.unique(labels) if v > 0)
-    colours = ["#FFFFFF", *figures.PALETTE]
+    colours = ["#FFFFFF", *_OBJECT_COLOURS]
     top = max(ids, default=0)
     cmap = mpl.colors.ListedColormap([colours[i % len(colours)] for i in range(top + 1)])
     ax.imshow(labels, cmap=cmap, vmin=-0.5, vmax=top + 0.5, interpolation="nearest")
@@ -763,7 +774,9 @@ def tada_explorer(cache: Cache, *, layer: str | None = None, channels: int = 8, 
             m = att[h]
             rows, cols = np.indices(m.shape)
             shown = np.where((cols <= rows) & (m > 0), m, np.nan)
-            top = float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0
+            # Frame 0 has one key (weight 1 by construction): scale by the later rows.
+            later = shown[1:] if len(shown) > 1 else shown
+            top = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
             ax_att = fig.add_subplot(grid[0, 2])
             cmap = mpl.colormaps["viridis"].with_extremes(bad="#f2f2f2")
             image = ax_att.imshow(
@@ -772,10 +785,15 @@ def tada_explorer(cache: Cache, *, layer: str | None = None, channels: int = 8, 
             ax_att.set_xlabel("key frame s")
             ax_att.set_ylabel("query frame t")
             ax_att.set_title(f"v2 attention, head {h} (own scale)")
-            fig.colorbar(image, ax=ax_att, fraction=0.046, pad=0.02).set_label("weight")
+            fig.colorbar(image, ax=ax_att, fraction=0.046, pad=0.02, extend="max").set_label(
+                "weight"
+            )
             axes.append(ax_att)
             ax_att.yaxis.set_major_locator(MaxNLocator(integer=True))
-            note += f"; head {h}: largest weight {top:.3f}, blank cells are masked (future or old)"
+            note += (
+                f"; head {h}: colour scale up to {top:.3f} (frames after the first), "
+                "blank cells are masked (future or old)"
+            )
         _integer_ticks(*axes)
         return note
 
