@@ -99,6 +99,18 @@ def _range_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _size_arg(text: str) -> tuple[int, int]:
+    """``"96"`` or ``"96x128"`` -> ``(height, width)``; argparse reports anything else."""
+    h, _, w = text.lower().partition("x")
+    try:
+        size = (int(h), int(w or h))
+    except ValueError:
+        size = (0, 0)
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; pass N or HxW, e.g. 172x172")
+    return size
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="vizattn",
@@ -252,7 +264,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--masks-dir", help="folder of masks .npz named like the videos")
     b.add_argument("--kinds", help="comma-separated kinds (default simam,simam_energy,tada,logits)")
     b.add_argument("--names", help="comma-separated layers (default: all)")
-    b.add_argument("--size", help="resize frames to N or HxW before the model")
+    b.add_argument("--size", type=_size_arg, help="resize frames to N or HxW before the model")
     b.add_argument("--chunk", type=int, default=16, help="frames per model call (default 16)")
     b.add_argument("--reduce", default="mean", choices=("mean", "norm", "max", "none"))
     b.add_argument("--top-k", type=int, default=5, help="predictions kept per video")
@@ -605,16 +617,12 @@ def _batch(args, say) -> int:
         arch["simam"] = None
     if args.seed is not None:
         arch["seed"] = args.seed
-    size = None
-    if args.size:
-        h, _, w = args.size.lower().partition("x")
-        size = (int(h), int(w or h))
     result = run_batch(
         args.inputs,
         args.out,
         checkpoint=_weights(args),
         build_options=arch,
-        size=size,
+        size=args.size,
         chunk=args.chunk,
         masks_dir=args.masks_dir,
         kinds=_split(args.kinds) or DEFAULT_KINDS,
