@@ -432,3 +432,12 @@ def test_package_attributes_are_functions_and_modules():
     assert callable(vizattn.capture) and callable(vizattn.render)
     assert vizattn.capture is vizattn.hooks.capture
     assert vizattn.layers.CausalSimAM and vizattn.names.endpoint_names("a0")
+
+
+@pytest.mark.parametrize("size, ok", [("96", (96, 96)), ("96x128", (96, 128)), ("abc", None)])
+def test_batch_size_option_is_checked_by_the_parser(size, ok, capsys):
+    code = cli.main(["batch", "videos/*.mp4", "--out", "out", "--size", size, "--help"])
+    if ok is None:
+        assert code == 2 and "is not a size" in capsys.readouterr().err
+    else:
+        assert code == 0 and cli._size_arg(size) == ok
