@@ -27,6 +27,7 @@ import tarfile
 
 import numpy as np
 import pytest
+import tf_keras
 
 from vizattn import _probe, checkpoints, models, testing
 from vizattn.errors import VizAttnError
@@ -235,6 +236,27 @@ def test_base_model_with_simam_and_tada_predicts(movinet, clip):
     assert np.isfinite(logits).all()
     with pytest.raises(VizAttnError, match="stream model"):
         predict_stream(model, clip)
+
+
+def test_wiring_the_classifier_reuses_the_backbones_known_outputs(movinet, monkeypatch):
+    """``build_movinet`` wires the classifier without tracing the finished backbone
+    again: inputs like the backbone's own get its known output specs; any other
+    input goes Keras's own way; the shortcut is gone afterwards."""
+    backbone = movinet(**VARIANTS["frame+tada_v1"])._backbone  # built for other tests too
+    own = backbone._nested_inputs
+    same = {k: tf_keras.Input(type_spec=v.type_spec) for k, v in own.items()}
+    keras_calls = []
+    monkeypatch.setattr(
+        type(backbone), "_infer_output_signature", lambda self, *a: keras_calls.append(a) or "keras"
+    )
+    with models._known_output_signature(backbone):
+        out = backbone._infer_output_signature(same, (), {"training": None}, None)
+        other = dict(same, image=tf_keras.Input(shape=(4, 32, 32, 3)))
+        assert backbone._infer_output_signature(other, (), {}, None) == "keras"
+        assert backbone._infer_output_signature(same, (1,), {}, None) == "keras"
+    assert len(keras_calls) == 2 and "_infer_output_signature" not in backbone.__dict__
+    specs = tf.nest.map_structure(lambda t: t.type_spec, out)
+    assert specs == tf.nest.map_structure(lambda t: t.type_spec, backbone._nested_outputs)
 
 
 def test_block_specs_cover_every_model_id():

@@ -132,7 +132,7 @@ def test_render_maps_equal_capture_frame_maps(video, model, eager):
         str(video),
         names="block3",
         kinds=kinds,
-        chunk=4,
+        chunk=6 if eager else 4,  # eager renders take long chunks (rendering.eager_chunk)
         size=(64, 64),
         predictions=True,
         eager=eager,
@@ -157,6 +157,23 @@ def test_render_maps_equal_capture_frame_maps(video, model, eager):
         assert got.shape == expected.shape == (6, 4, 4)
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
     np.testing.assert_allclose(np.concatenate(probs), cache.probabilities()[0], atol=1e-5)
+
+
+def test_eager_renders_take_long_chunks_and_long_renders_trace():
+    """A short render runs untraced in as few calls as the pixel budget allows; a long
+    one, or stream gradients over more than a few frames, is traced in ``chunk``s."""
+    small, large = (96, 96), (172, 306)
+    frames = rendering.EAGER_PIXELS // (96 * 96)
+    assert rendering.eager_chunk(100, 16, ["simam"], small) == frames >= 100
+    assert rendering.eager_chunk(frames * rendering.EAGER_CALLS, 16, ["simam"], small) == frames
+    assert rendering.eager_chunk(frames * rendering.EAGER_CALLS + 1, 16, ["simam"], small) is None
+    few = max(16, rendering.EAGER_PIXELS // (172 * 306))  # fewer frames per call when large
+    assert rendering.eager_chunk(few * rendering.EAGER_CALLS, 16, ["simam"], large) == few < 100
+    assert rendering.eager_chunk(few * rendering.EAGER_CALLS + 1, 16, ["simam"], large) is None
+    assert rendering.eager_chunk(16, 16, ["simam"], (720, 1280)) == 16  # never below chunk
+    assert rendering.eager_chunk(rendering.EAGER_CALLS, 16, ["gradcam"], small) == 16
+    assert rendering.eager_chunk(rendering.EAGER_CALLS + 1, 16, ["gradcam"], small) is None
+    assert rendering.eager_chunk(None, 16, ["simam"], small) is None  # unknown length
 
 
 @pytest.mark.parametrize("suffix", [".webm", ".gif", ""])
@@ -348,6 +365,7 @@ def test_failure_midway_leaves_no_partial_output(video, model, tmp_path, monkeyp
             yield item
 
     monkeypatch.setattr(rendering, "map_stream", flaky)
+    monkeypatch.setattr(rendering, "EAGER_PIXELS", 0)  # model calls of --chunk frames
     out_dir = tmp_path / "o"
     out_dir.mkdir()
     out = out_dir / "x.mp4"

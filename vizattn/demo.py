@@ -97,11 +97,15 @@ DEMO_SEED = 10**9 + 424_249
 
 _DIRECTIONS = {0: (1.0, 0.0), 1: (-1.0, 0.0), 2: (0.0, 1.0), 3: (0.0, -1.0)}  # (dx, dy)
 
+# Saturated colours, each far from the muted background (channels 60-160) in at
+# least two channels. The diamond was green (40, 200, 110) until 2026-11-22: it
+# blended into the background's green tints, and a model trained on the task got
+# 0.30 of the clips whose target was the diamond right, against 0.98 for the others.
 _COLOURS = {
     "circle": (225, 45, 45),
     "square": (40, 105, 235),
     "triangle": (250, 205, 30),
-    "diamond": (40, 200, 110),
+    "diamond": (225, 60, 215),
 }
 
 # Size of each shape, as a fraction of the shorter side (circumradius for

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -39,16 +37,21 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from vizattn import names as _names
+from vizattn._threads import threaded
 from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, normalize_maps
 from vizattn.errors import VizAttnError
 
 __all__ = [
     "DEFAULT_RESOLUTION",
+    "EAGER_CALLS",
+    "EAGER_PIXELS",
+    "KEEP_FRAMES_BYTES",
     "RENDER_KINDS",
     "RenderResult",
     "check_look",
     "check_render_request",
     "default_output",
+    "eager_chunk",
     "map_stream",
     "model_input_size",
     "render",
@@ -58,7 +61,6 @@ __all__ = [
 DEFAULT_RESOLUTION = {"a0": 172, "a1": 172, "a2": 224, "a3": 256, "a4": 290, "a5": 320}
 #: Kinds ``render`` can draw.
 RENDER_KINDS = MAP_KINDS
-_SENTINEL = object()
 
 
 @dataclasses.dataclass
@@ -193,41 +195,6 @@ def model_input_size(model, height: int, width: int, resolution: int | None = No
 # -- plumbing --------------------------------------------------------------------
 
 
-def _threaded(source: Iterator, maxsize: int = 3) -> Iterator:
-    """Runs ``source`` in a thread; yields its items through a bounded queue."""
-    q: queue.Queue = queue.Queue(maxsize=maxsize)
-    stop = threading.Event()
-
-    def work():
-        try:
-            for item in source:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_SENTINEL)
-        except BaseException as e:  # re-raised in the consumer
-            q.put(e)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _SENTINEL:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 class _Progress:
     """tqdm bars with honest rates: the first (tracing) chunk is excluded from the rate."""
 
@@ -327,7 +294,7 @@ def map_stream(
     with reader:
         for cache in capture_stream(
             model,
-            _threaded(images()),
+            threaded(images()),
             chunk=int(chunk),
             names=[*layers, "classifier_head"] if predictions else layers,
             kinds=wanted,
@@ -400,7 +367,8 @@ def render(
       class_index: what gradient kinds explain: an index, a class name, ``"top"``.
       start, end, max_frames: the range to render (seconds, frames).
       fps: output frame rate (default: the input's timing is kept).
-      chunk: frames per model call.
+      chunk: frames per traced model call (a short video runs untraced, in
+        longer calls: :func:`eager_chunk`).
       allow_truncated: render the frames of a truncated file instead of failing.
       progress: progress bars on stderr.
       on_message: receives one-line notices (default: printed to stderr).
@@ -446,7 +414,9 @@ def render(
     t0 = time.perf_counter()
     keys = [(layer, k) for layer in layers for k in kinds]
 
-    eager = _eager(total, chunk, kinds)
+    model_chunk = eager_chunk(total, chunk, kinds, size)
+    eager = model_chunk is not None
+    model_chunk = model_chunk or int(chunk)
 
     def model_pass(label: str) -> Iterator[tuple[list, dict, np.ndarray | None]]:
         if eager:
@@ -460,7 +430,7 @@ def render(
             video,
             names=layers,
             kinds=kinds,
-            chunk=chunk,
+            chunk=model_chunk,
             size=size,
             predictions=predictions,
             class_index=class_index,
@@ -485,11 +455,19 @@ def render(
         passes = 2
         raw: dict = {k: [] for k in keys}
         prob_list: list = []
-        for _, maps, probs in model_pass("pass 1/2: model"):
+        kept: list | None = []  # pass 1's frames, reused by pass 2 while they fit
+        kept_bytes = 0
+        for batch, maps, probs in model_pass("pass 1/2: model"):
             for k in keys:
                 raw[k].append(maps[k])
             if probs is not None:
                 prob_list.append(probs)
+            if kept is not None:
+                kept_bytes += sum(f.image.nbytes for f in batch)
+                if kept_bytes <= KEEP_FRAMES_BYTES:
+                    kept.append(batch)
+                else:
+                    kept = None  # decode again in pass 2
         scaled = {
             k: normalize_maps(np.concatenate(v)[None], "clip", zero=k[1] in GRADIENT_KINDS)[0]
             for k, v in raw.items()
@@ -497,6 +475,12 @@ def render(
         all_probs = np.concatenate(prob_list) if prob_list else None
 
         def source():
+            if kept is not None:  # no second decode
+                i = 0
+                for batch in kept:
+                    yield batch, i
+                    i += len(batch)
+                return
             reader = vid.VideoReader(video, **rng)
             i = 0
             with reader:
@@ -511,7 +495,7 @@ def render(
                     yield batch, i
 
         def chunks():
-            for batch, i in _threaded(source()):
+            for batch, i in threaded(source()):
                 n = len(batch)
                 maps = {k: v[i : i + n] for k, v in scaled.items()}
                 yield batch, maps, None if all_probs is None else all_probs[i : i + n]
@@ -565,7 +549,7 @@ def render(
         on_notice=say,
     ) as writer:
         first = True
-        for image, t in _threaded(composed(), maxsize=8):
+        for image, t in threaded(composed(), maxsize=8):
             writer.write(image, time=None if fps else t)
             written += 1
             if encode_label is not None:
@@ -587,18 +571,37 @@ def render(
     )
 
 
-#: Most model calls a render runs eagerly rather than traced. Tracing A0 takes
-#: 6-11 s once and each traced call then ~0.05 s; an eager call ~0.5 s at 96 px.
+#: Decoded frames that a two-pass render (``normalize="clip"``) keeps from its
+#: first pass for the second, instead of decoding the video again (1 GiB: about
+#: 1,500 frames of 640x360).
+KEEP_FRAMES_BYTES = 1 << 30
+
+#: Most model calls a render runs eagerly rather than traced. Tracing A0 costs
+#: 6-11 s once, then a traced 16-frame call ~0.05 s; an eager call costs ~0.6 s
+#: of Python per call plus ~7 ms per frame at 96 px, so eager calls take long chunks.
 EAGER_CALLS = 8
 
+#: Pixels (frames x height x width) in one eager model call: 128 frames at 96x96.
+EAGER_PIXELS = 128 * 96 * 96
 
-def _eager(total: int | None, chunk: int, kinds: Sequence[str]) -> bool:
-    """Whether a render of ``total`` frames is quicker without tracing the model."""
+
+def eager_chunk(
+    total: int | None, chunk: int, kinds: Sequence[str], size: tuple[int, int]
+) -> int | None:
+    """Frames per model call if a render of ``total`` frames is quicker untraced, else None.
+
+    Untraced (eager) calls cost mostly per call, so they take as many frames as
+    :data:`EAGER_PIXELS` allows at the model's input ``size`` (at least
+    ``chunk``); a video that needs at most :data:`EAGER_CALLS` such calls runs
+    eagerly. Stream gradients step frame by frame: one call per frame.
+    Chunking does not change the maps (states are carried across calls).
+    """
     if not total:
-        return False
-    per_frame = any(k in GRADIENT_KINDS for k in kinds)  # stream gradients step per frame
-    calls = total if per_frame else -(-total // int(chunk))
-    return calls <= EAGER_CALLS
+        return None
+    if any(k in GRADIENT_KINDS for k in kinds):
+        return int(chunk) if total <= EAGER_CALLS else None
+    frames = max(int(chunk), EAGER_PIXELS // max(1, size[0] * size[1]))
+    return frames if -(-total // frames) <= EAGER_CALLS else None
 
 
 def _expected_frames(info, start, end, max_frames) -> int | None:
