@@ -168,9 +168,13 @@ def test_eager_renders_take_long_chunks_and_long_renders_trace():
     assert rendering.eager_chunk(frames * rendering.EAGER_CALLS, 16, ["simam"], small) == frames
     assert rendering.eager_chunk(frames * rendering.EAGER_CALLS + 1, 16, ["simam"], small) is None
     few = max(16, rendering.EAGER_PIXELS // (172 * 306))  # fewer frames per call when large
-    assert rendering.eager_chunk(few * rendering.EAGER_CALLS, 16, ["simam"], large) == few < 100
-    assert rendering.eager_chunk(few * rendering.EAGER_CALLS + 1, 16, ["simam"], large) is None
-    assert rendering.eager_chunk(16, 16, ["simam"], (720, 1280)) == 16  # never below chunk
+    limit = rendering.EAGER_CALLS * rendering.EAGER_PIXELS // (172 * 306)  # frames, large
+    assert rendering.eager_chunk(limit, 16, ["simam"], large) == few < 100
+    assert rendering.eager_chunk(limit + 1, 16, ["simam"], large) is None
+    assert rendering.eager_chunk(8, 16, ["simam"], (720, 1280)) == 16  # never below chunk
+    # A long --chunk does not make a long video eager: the pixels decide.
+    assert rendering.eager_chunk(250, 32, ["simam"], large) is None
+    assert rendering.eager_chunk(100, 64, ["simam"], small) == 128
     assert rendering.eager_chunk(rendering.EAGER_CALLS, 16, ["gradcam"], small) == 16
     assert rendering.eager_chunk(rendering.EAGER_CALLS + 1, 16, ["gradcam"], small) is None
     assert rendering.eager_chunk(None, 16, ["simam"], small) is None  # unknown length

@@ -592,16 +592,20 @@ def eager_chunk(
 
     Untraced (eager) calls cost mostly per call, so they take as many frames as
     :data:`EAGER_PIXELS` allows at the model's input ``size`` (at least
-    ``chunk``); a video that needs at most :data:`EAGER_CALLS` such calls runs
-    eagerly. Stream gradients step frame by frame: one call per frame.
-    Chunking does not change the maps (states are carried across calls).
+    ``chunk``); a video of at most :data:`EAGER_CALLS` x :data:`EAGER_PIXELS`
+    pixels runs eagerly, whatever ``chunk`` is (an untraced frame costs more
+    than a traced one, so only tracing's one-off cost makes eager worth it).
+    Stream gradients step frame by frame: one call per frame. Chunking does not
+    change the maps (states are carried across calls).
     """
     if not total:
         return None
     if any(k in GRADIENT_KINDS for k in kinds):
         return int(chunk) if total <= EAGER_CALLS else None
-    frames = max(int(chunk), EAGER_PIXELS // max(1, size[0] * size[1]))
-    return frames if -(-total // frames) <= EAGER_CALLS else None
+    pixels = max(1, size[0] * size[1])
+    if total * pixels > EAGER_CALLS * EAGER_PIXELS:
+        return None
+    return max(int(chunk), EAGER_PIXELS // pixels)
 
 
 def _expected_frames(info, start, end, max_frames) -> int | None:
