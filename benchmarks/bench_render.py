@@ -119,8 +119,8 @@ def main(argv=None) -> int:
         )
 
     # Warm-up: long enough that render traces (shorter renders run eagerly).
-    per_call = rendering.eager_chunk(1, args.chunk, ["simam"], size)
-    warm = rendering.EAGER_CALLS * per_call + 1
+    warm = rendering.EAGER_CALLS * rendering.EAGER_PIXELS // (size[0] * size[1]) + 1
+    assert rendering.eager_chunk(warm, args.chunk, ["simam"], size) is None
     rendering.render(src, model=model, output=os.path.join(tmp, "warm.mp4"), progress=False,
                      on_message=lambda m: None, max_frames=warm)  # fmt: skip
 
