@@ -167,6 +167,20 @@ def main(argv=None) -> int:
             f"{ratio:.2f} x limit  [{verdict}: >= 0.9]  "
             f"({c:.2f} CPU s: {c / t:.2f} of {args.cores} cores busy)"
         )
+    # The same ratio within each round (its own stages against its own render):
+    # the spread shows how much the machine's noise alone moves it.
+    stage_cpu = [
+        sum(samples[k][r][0] for k in ("decode", "model", "overlay + H.264"))
+        for r in range(args.rounds)
+    ]
+    for normalize in results:
+        walls = [w for _, w in samples[f"render {normalize}"]]
+        ratios = [cpu / (args.cores * w) for cpu, w in zip(stage_cpu, walls, strict=True)]
+        print(
+            f"  normalize={normalize:<6} per round: "
+            + " ".join(f"{x:.2f}" for x in ratios)
+            + f"  (median {np.median(ratios):.2f})"
+        )
     return 0
 
 

@@ -90,3 +90,19 @@ def test_randomization_correlations(tmp_path):
     figures.save(fig, tmp_path / "sanity.pdf")
     with pytest.raises(VizAttnError, match="Randomization"):
         figures.randomization_correlations({"x": [1, 2]})
+
+
+def test_randomization_correlations_tells_apart_more_lines_than_colours():
+    """Past the palette's 8 colours, style and marker keep every line distinct."""
+    stages = ["head", "block0"]
+    results = {
+        f"kind {i}": metrics.Randomization(
+            stages, [metrics.Score(np.full((1, 2), v)) for v in (0.5, 0.1 * i)]
+        )
+        for i in range(12)
+    }
+    fig = figures.randomization_correlations(results)
+    lines = [line for line in fig.axes[0].lines if line.get_label() in results]
+    assert len(lines) == 12
+    looks = {(ln.get_color(), ln.get_linestyle(), ln.get_marker()) for ln in lines}
+    assert len(looks) == 12

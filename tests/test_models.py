@@ -497,6 +497,18 @@ def test_predict_accepts_uint8_and_unit_floats_equally(movinet, clip):
     _assert_one_line(err, "chunk")
 
 
+@pytest.mark.parametrize("size", [(24, 40), (64, 64), (90, 150)], ids=["down", "same", "up"])
+def test_resizing_uint8_first_equals_resizing_the_unit_floats(size):
+    """``as_clip`` resizes uint8 frames before dividing by 255 (cheaper): same values."""
+    rng = np.random.default_rng(7)
+    clip = rng.integers(0, 256, (2, 3, 64, 64, 3), dtype=np.uint8)
+    fast = models.as_clip(clip, size=size)
+    direct = models.as_clip(clip.astype(np.float32) / 255.0, size=size)
+    assert fast.dtype == np.float32 and fast.shape == (2, 3, *size, 3)
+    assert fast.min() >= 0.0 and fast.max() <= 1.0
+    np.testing.assert_allclose(fast, direct, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs, words",
     [

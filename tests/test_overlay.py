@@ -284,6 +284,28 @@ def test_composer_caption_is_drawn_outside_the_picture():
     np.testing.assert_array_equal(image_a[picture.slices], image_b[picture.slices])
 
 
+def test_composer_wraps_a_long_caption_on_a_narrow_frame_instead_of_cutting_it():
+    caption = "block1 · simam · a0 stream · demo weights"
+    one = Composer(caption="block1", frame_size=(192, 192))
+    two = Composer(caption=caption, frame_size=(192, 192))
+    line = one.regions["caption"].size[0]
+    assert two.regions["caption"].size[0] == 2 * line  # two lines, nothing cut
+    assert abs((two.size[0] - one.size[0]) - line) <= 1  # the footer grew by one line
+    wide = Composer(caption=caption, frame_size=(360, 640))
+    assert wide.regions["caption"].size[0] < 1.5 * line  # one line where it fits
+
+
+@pytest.mark.parametrize("width, below", [(96, True), (640, False)])
+def test_composer_puts_the_scale_label_below_the_bar_only_when_it_does_not_fit(width, below):
+    composer = Composer(caption="x", scale="per clip", frame_size=(64, width))
+    out = composer.compose(frame_of(64, width, 0), [np.zeros((3, 3))])
+    bar = composer.regions["colorbar"]
+    under = out[bar.bottom + 6 :]  # below the descenders of a label beside the bar
+    beside = out[bar.top : bar.bottom, bar.right + 30 :]
+    assert (under.max(axis=2) > 120).any() == below
+    assert (beside.max(axis=2) > 120).any() != below
+
+
 def test_composer_overlay_matches_overlayer():
     frame = frame_of(45, 80)
     heat = RNG.random((6, 7))

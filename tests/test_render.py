@@ -164,17 +164,26 @@ def test_eager_renders_take_long_chunks_and_long_renders_trace():
     one, or stream gradients over more than a few frames, is traced in ``chunk``s."""
     small, large = (96, 96), (172, 306)
     frames = rendering.EAGER_PIXELS // (96 * 96)
-    assert rendering.eager_chunk(100, 16, ["simam"], small) == frames >= 100
+    assert frames >= 100
+    assert rendering.eager_chunk(100, 16, ["simam"], small) == 100  # one call
     assert rendering.eager_chunk(frames * rendering.EAGER_CALLS, 16, ["simam"], small) == frames
     assert rendering.eager_chunk(frames * rendering.EAGER_CALLS + 1, 16, ["simam"], small) is None
+    # Balanced calls: one frame past a full call gives two calls of half the frames.
+    assert rendering.eager_chunk(frames + 1, 16, ["simam"], small) == frames // 2 + 1
+    for total in range(1, frames * rendering.EAGER_CALLS + 1, 37):
+        per_call = rendering.eager_chunk(total, 16, ["simam"], small)
+        calls = -(-total // per_call)
+        assert per_call <= frames and calls == -(-total // frames)  # fewest calls...
+        assert total - (calls - 1) * per_call >= per_call - calls  # ...no short last one
     few = max(16, rendering.EAGER_PIXELS // (172 * 306))  # fewer frames per call when large
     limit = rendering.EAGER_CALLS * rendering.EAGER_PIXELS // (172 * 306)  # frames, large
-    assert rendering.eager_chunk(limit, 16, ["simam"], large) == few < 100
+    assert rendering.eager_chunk(limit, 16, ["simam"], large) <= few < 100
     assert rendering.eager_chunk(limit + 1, 16, ["simam"], large) is None
-    assert rendering.eager_chunk(8, 16, ["simam"], (720, 1280)) == 16  # never below chunk
+    assert rendering.eager_chunk(8, 16, ["simam"], (720, 1280)) == 8  # one call
     # A long --chunk does not make a long video eager: the pixels decide.
     assert rendering.eager_chunk(250, 32, ["simam"], large) is None
-    assert rendering.eager_chunk(100, 64, ["simam"], small) == 128
+    assert rendering.eager_chunk(200, 64, ["simam"], small) == 100
+    assert rendering.eager_chunk(300, 200, ["simam"], small) == 150  # --chunk 200: 2 calls
     assert rendering.eager_chunk(rendering.EAGER_CALLS, 16, ["gradcam"], small) == 16
     assert rendering.eager_chunk(rendering.EAGER_CALLS + 1, 16, ["gradcam"], small) is None
     assert rendering.eager_chunk(None, 16, ["simam"], small) is None  # unknown length

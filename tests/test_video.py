@@ -181,6 +181,49 @@ def test_odd_size_keeps_size_for_webm_and_gif(tmp_path, name):
     assert read_all(path)[0].shape == (4, 47, 63, 3)
 
 
+@pytest.mark.parametrize("name", ["prep.mp4", "prep_odd.mp4", "prep.webm", "prep.gif", "prep"])
+def test_frames_prepared_in_threads_encode_like_frames_written_directly(tmp_path, name):
+    """``write(prepare(x))`` is ``write(x)``, with frames prepared by four threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    height, width = (47, 63) if "odd" in name else (48, 64)
+    frames = pattern(24, height=height, width=width)
+    with VideoWriter(tmp_path / f"direct_{name}", fps=10) as writer:
+        for image in frames:
+            writer.write(image)
+    with (
+        VideoWriter(tmp_path / f"threaded_{name}", fps=10) as writer,
+        ThreadPoolExecutor(4) as pool,
+    ):
+        for prepared in pool.map(writer.prepare, frames):
+            writer.write(prepared)
+
+    def decoded(path: Path) -> np.ndarray:
+        if path.is_dir():  # a PNG folder
+            from PIL import Image
+
+            return np.stack([np.asarray(Image.open(f)) for f in sorted(path.iterdir())])
+        return read_all(path)[0]
+
+    direct = decoded(tmp_path / f"direct_{name}")
+    threaded = decoded(tmp_path / f"threaded_{name}")
+    assert direct.shape[0] == 24
+    np.testing.assert_array_equal(threaded, direct)
+
+
+def test_a_frame_prepared_for_another_kind_of_output_is_refused(tmp_path):
+    image = pattern(1)[0]
+    with VideoWriter(tmp_path / "frames", fps=10) as png:
+        prepared = png.prepare(image)
+        png.write(prepared)
+    mp4 = VideoWriter(tmp_path / "out.mp4", fps=10)
+    with pytest.raises(VizAttnError) as err:
+        mp4.write(prepared)
+    assert "prepared" in assert_one_line(err)
+    mp4.abort()
+    assert not (tmp_path / "out.mp4").exists()
+
+
 # --------------------------------------------------------------------------- inputs
 
 

@@ -1,22 +1,31 @@
-"""Background threads: run a producer beside the consumer, through a bounded queue.
+"""Background threads: producers beside the consumer, through bounded queues.
 
 Decoding, drawing clips and encoding are Python/NumPy work that can overlap the
-model's TensorFlow kernels. :func:`threaded` is vizattn's one way to do that:
+model's TensorFlow kernels. :func:`threaded` is vizattn's one way to run a
+producer beside its consumer:
 
 >>> list(threaded(iter(range(3))))
 [0, 1, 2]
 
-An exception in the producer is raised in the consumer; when the consumer
-stops early (an error, Ctrl-C, ``break``), the producer thread stops too.
+and :func:`parallel_map` its one way to spread independent items (frames to
+draw) over several threads, results in order:
+
+>>> list(parallel_map(lambda x: x * x, range(4)))
+[0, 1, 4, 9]
+
+An exception in a producer or worker is raised in the consumer; when the
+consumer stops early (an error, Ctrl-C, ``break``), the threads stop too.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["threaded"]
+__all__ = ["parallel_map", "threaded"]
 
 _SENTINEL = object()
 
@@ -59,3 +68,32 @@ def threaded(source: Iterable, maxsize: int = 3) -> Iterator:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def parallel_map(fn: Callable, items: Iterable, *, workers: int = 2, ahead: int = 8) -> Iterator:
+    """Yields ``fn(item)`` for every item, in order, computed by ``workers`` threads.
+
+    Worth it when ``fn`` spends its time in code that releases the GIL (NumPy on
+    large arrays). ``items`` is iterated in the calling thread.
+
+    Args:
+      fn: the function; it must be safe to call from several threads at once.
+      items: any iterable.
+      workers: threads; 1 computes in the calling thread.
+      ahead: items submitted before the first result is waited for (bounds memory).
+    """
+    if int(workers) <= 1:  # no pool: the calling thread does the work
+        yield from map(fn, items)
+        return
+    pending: deque = deque()
+    with ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="vizattn") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= max(1, int(ahead)):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # stopped early: drop what has not started
+                future.cancel()

@@ -79,6 +79,10 @@ PALETTE = (
     "#F0E442",
 )
 
+#: Line styles and markers that tell apart lines sharing a colour (over 8 series).
+_LINE_STYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "D")
+
 #: Matplotlib settings applied while a figure is drawn and saved.
 STYLE: dict[str, Any] = {
     "font.size": 8,
@@ -1159,10 +1163,13 @@ def randomization_correlations(
         fig = _figure(w, w * 0.7)
         ax = fig.subplots()
         for i, (label, (s, v)) in enumerate(series.items()):
+            # Past the palette's 8 colours, the line style and marker tell lines apart.
+            cycle = i // len(PALETTE)
             ax.plot(
                 np.arange(len(s) + 1),
                 np.concatenate([[1.0], v]),
-                marker="o",
+                marker=_MARKERS[cycle % len(_MARKERS)],
+                linestyle=_LINE_STYLES[cycle % len(_LINE_STYLES)],
                 markersize=2.5,
                 color=PALETTE[i % len(PALETTE)],
                 label=label,

@@ -54,6 +54,7 @@ import numpy as np
 from vizattn import _probe
 from vizattn import names as _names
 from vizattn._tf import import_tf
+from vizattn._threads import threaded
 from vizattn.cache import (
     DEFAULT_KINDS,
     GRADIENT_KINDS,
@@ -486,7 +487,11 @@ def _classes(class_index, batch: int, model) -> np.ndarray:
 
 
 def _chunks(frames, chunk: int, size) -> Iterator[tuple[np.ndarray, bool]]:
-    """``(x, is_last)`` with ``x`` float32 ``[batch, n, h, w, 3]``; reads one chunk ahead."""
+    """``(x, is_last)`` with ``x`` float32 ``[batch, n, h, w, 3]``.
+
+    Chunks are stacked and preprocessed in a background thread, up to two ahead,
+    so that resizing chunk ``i + 1`` overlaps the model's call on chunk ``i``.
+    """
 
     def groups() -> Iterator[np.ndarray]:
         if isinstance(frames, np.ndarray) or hasattr(frames, "numpy"):
@@ -504,7 +509,7 @@ def _chunks(frames, chunk: int, size) -> Iterator[tuple[np.ndarray, bool]]:
         if batch:
             yield as_clip(np.stack(batch), size=size)
 
-    it = groups()
+    it = threaded(groups(), 2)
     current = next(it, None)
     if current is None:
         raise VizAttnError("no frames to run; the clip or video is empty.")
@@ -582,7 +587,7 @@ def _run_stream(
             target = np.stack(targets, axis=1)
         else:
             feed = x
-            if plan.causal and last and start > 0 and n < plan.chunk:
+            if plan.causal and not plan.eager and last and start > 0 and n < plan.chunk:
                 # Pad the stream's last, short chunk with its last frame so the traced
                 # function is reused: causal outputs of real frames cannot depend on it.
                 pad = np.repeat(x[:, -1:], plan.chunk - n, axis=1)

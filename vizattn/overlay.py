@@ -60,6 +60,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -701,6 +702,28 @@ def _text_image(
     return np.asarray(canvas)
 
 
+def _caption_parts(text: str) -> list[str]:
+    """A caption's " · "-separated parts ("block3 · simam · ..." -> ["block3", ...])."""
+    return [p.strip() for p in text.split("·") if p.strip()] or [text]
+
+
+def _wrap_parts(text: str, font: Any, max_width: int) -> list[str]:
+    """``text``'s " · "-separated parts packed into lines of at most ``max_width``
+    pixels (a part too long for a line gets a line of its own, cut later)."""
+    from PIL import Image, ImageDraw
+
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    parts = _caption_parts(text)
+    lines = [parts[0]]
+    for part in parts[1:]:
+        joined = f"{lines[-1]} · {part}"
+        if probe.textlength(joined, font=font) + 4 <= max_width:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    return lines
+
+
 def _paste(canvas: np.ndarray, sprite: np.ndarray, top: int, left: int) -> Box:
     """Copies ``sprite`` into ``canvas`` at (top, left), clipped to the canvas; returns its box."""
     bottom = min(canvas.shape[0], top + sprite.shape[0])
@@ -840,6 +863,7 @@ class Composer:
         self.size: tuple[int, int] | None = None
         self.regions: dict[str, Any] = {}
         self._frame_size: tuple[int, int] | None = None
+        self._layout_lock = threading.Lock()
         self._strip_cache: tuple[bytes, np.ndarray] | None = None
         if frame_size is not None:
             self._layout(_check_size(frame_size))
@@ -889,7 +913,12 @@ class Composer:
         ascent, descent = font.getmetrics()
         line_h = ascent + descent + 4
         strip_h = self.top_k * line_h + 4 if self.predictions else 0
-        footer_h = 2 * line_h + 6
+        # The caption wraps between its " · " parts, and the scale's label goes below
+        # the colour bar when the frame is too narrow for one line of each.
+        captions = _wrap_parts(self.caption, font, out_w - 4)
+        scratch = np.empty((2 * line_h, out_w, 3), np.uint8)
+        _, label_fits = self._draw_colorbar(scratch, 0, out_w, font, line_h)
+        footer_h = (len(captions) + 1 + (not label_fits)) * line_h + 6
         total_h = pic_h + strip_h + footer_h
         out_h = total_h + total_h % 2
 
@@ -933,21 +962,33 @@ class Composer:
             self._strip_base = self._draw_strip_base(strip_h, out_w, line_h)
             canvas[regions["predictions"].slices] = self._strip_base
         top = pic_h + strip_h + 3
-        caption = _text_image(
-            self.caption, font, max_width=out_w - 4, background=_BACKGROUND, fill=_TEXT
+        boxes = []
+        for k, line in enumerate(captions):
+            sprite = _text_image(
+                line, font, max_width=out_w - 4, background=_BACKGROUND, fill=_TEXT
+            )
+            boxes.append(_paste(canvas, sprite, top + k * line_h, 2))
+        regions["caption"] = Box(
+            boxes[0].top,
+            min(b.left for b in boxes),
+            boxes[-1].bottom,
+            max(b.right for b in boxes),
         )
-        regions["caption"] = _paste(canvas, caption, top, 2)
-        regions["colorbar"] = self._draw_colorbar(canvas, top + line_h, out_w, font, line_h)
+        bar_top = top + len(captions) * line_h
+        regions["colorbar"], _ = self._draw_colorbar(canvas, bar_top, out_w, font, line_h)
         self.regions = regions
         self._template = canvas
         self._tiles_cover = len(tiles) == 1 and pic_w == out_w
         self._template.flags.writeable = False
-        self._frame_size = (height, width)
         self._tile_size = (tile_h, tile_w)
         self.size = (out_h, out_w)
+        self._frame_size = (height, width)  # last: compose() tests it without the lock
 
-    def _draw_colorbar(self, canvas: np.ndarray, top: int, width: int, font: Any, line_h: int):
-        """Draws "low [gradient] high label" on one line; returns the gradient's box."""
+    def _draw_colorbar(
+        self, canvas: np.ndarray, top: int, width: int, font: Any, line_h: int
+    ) -> tuple[Box, bool]:
+        """Draws "low [gradient] high label"; returns the gradient's box and whether
+        the label fitted on that line (if not, it is drawn on the line below)."""
         lows = {lo for lo, _ in self._ranges}
         highs = {hi for _, hi in self._ranges}
         low = lows.pop() if len(lows) == 1 else "low"
@@ -966,20 +1007,21 @@ class Composer:
         left = right + 3
         high_img = _text_image(high, font, max_width=max(1, width - left), background=_BACKGROUND)
         left = _paste(canvas, high_img, top, left).right + 6
-        if self.scale_label and left < width - 8:
-            label = _text_image(
-                self.scale_label,
-                font,
-                max_width=width - left - 2,
-                background=_BACKGROUND,
-                fill=_DIM_TEXT,
-            )
+        if not self.scale_label:
+            return box, True
+        label = _text_image(
+            self.scale_label, font, max_width=width - 6, background=_BACKGROUND, fill=_DIM_TEXT
+        )
+        fits = left + label.shape[1] <= width - 2
+        if fits:
             _paste(canvas, label, top, left)
-        return box
+        else:
+            _paste(canvas, label, top + line_h, 4)
+        return box, fits
 
     def _draw_legend(self, canvas: np.ndarray, box: Box, font: Any) -> None:
         """A spare grid cell: the caption, one part per line."""
-        parts = [p.strip() for p in self.caption.split("·") if p.strip()] or [self.caption]
+        parts = _caption_parts(self.caption)
         step = sum(font.getmetrics()) + 4
         top = box.top + 4
         for part in parts:
@@ -1060,7 +1102,9 @@ class Composer:
                 "pass class_names=... (or predictions=True) when building it."
             )
         if self._frame_size is None:
-            self._layout(image.shape[:2])
+            with self._layout_lock:  # compose() may run in several threads
+                if self._frame_size is None:
+                    self._layout(image.shape[:2])
         if image.shape[:2] != self._frame_size:
             image = _resize_image(image, *self._frame_size)
         tile_h, tile_w = self._tile_size

@@ -14,12 +14,14 @@ explains the prediction at frame ``t``), and preprocessing is the one of
 >>> render("assets/demo.mp4", model=model, names="block3")                    # doctest: +SKIP
 RenderResult(output='assets/demo_block3_simam.mp4', frames=100, ...)
 
-Memory stays bounded for any length: decoding, the model and encoding run in
-separate threads joined by small bounded queues. With ``normalize="clip"`` (one
-scale for the whole video, so changes over time show) every map must exist
-before the first frame is coloured: the first pass decodes and runs the model,
-keeping only the small maps; the second pass decodes again, overlays and
-encodes. ``normalize="frame"`` needs one pass.
+Memory stays bounded for any length: decoding, resizing for the model, the
+model, drawing and encoding run in separate threads joined by small bounded
+queues (:mod:`vizattn._threads`), so that the cores stay busy. With
+``normalize="clip"`` (one scale for the whole video, so changes over time show)
+every map must exist before the first frame is coloured: the first pass decodes
+and runs the model, keeping only the small maps (and the decoded frames, up to
+:data:`KEEP_FRAMES_BYTES`); the second pass draws in :data:`DRAW_THREADS`
+threads and encodes. ``normalize="frame"`` needs one pass.
 
 Outputs are written atomically (temporary file, then rename), the input is
 never modified, and nothing is left behind on error or Ctrl-C.
@@ -37,13 +39,14 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from vizattn import names as _names
-from vizattn._threads import threaded
+from vizattn._threads import parallel_map, threaded
 from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, normalize_maps
 from vizattn.errors import VizAttnError
 
 __all__ = [
     "DEFAULT_RESOLUTION",
     "EAGER_CALLS",
+    "DRAW_THREADS",
     "EAGER_PIXELS",
     "KEEP_FRAMES_BYTES",
     "RENDER_KINDS",
@@ -504,7 +507,8 @@ def render(
     else:
 
         def chunks():
-            for batch, maps, probs in model_pass("render"):
+            # The model runs in its own thread, ahead of the overlay.
+            for batch, maps, probs in threaded(model_pass("render"), 2):
                 maps = {
                     k: normalize_maps(v[None], "frame", zero=k[1] in GRADIENT_KINDS)[0]
                     for k, v in maps.items()
@@ -527,15 +531,23 @@ def render(
     )
     out_fps = fps or float(info.fps or 25)
 
-    def composed() -> Iterator[tuple[np.ndarray, float]]:
+    def frames_to_draw():
         for batch, maps, probs in chunks():
             for i, frame in enumerate(batch):
-                image = composer.compose(
-                    frame.image,
-                    [maps[k][i] for k in keys],
-                    None if probs is None else probs[i],
-                )
-                yield image, frame.time
+                yield frame, [maps[k][i] for k in keys], None if probs is None else probs[i]
+
+    def draw(job) -> tuple[vid.PreparedFrame, float]:
+        frame, maps, probs = job
+        image = composer.compose(frame.image, maps, probs)
+        return writer.prepare(image), frame.time  # converted for the encoder here, too
+
+    # The second pass of a two-pass render draws in DRAW_THREADS threads (NumPy
+    # releases the GIL): the model is done and the cores are the encoder's and ours.
+    # A one-pass render's model thread needs them (measured: more threads, slower).
+    draw_threads = DRAW_THREADS if passes == 2 else 1
+
+    def composed() -> Iterator[tuple[vid.PreparedFrame, float]]:
+        yield from parallel_map(draw, frames_to_draw(), workers=draw_threads)
 
     written = 0
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
@@ -571,6 +583,10 @@ def render(
     )
 
 
+#: Threads that draw output frames (overlay, colour bar, strip) and convert them for
+#: the encoder in the second pass of a two-pass render, while the encoder runs.
+DRAW_THREADS = 2
+
 #: Decoded frames that a two-pass render (``normalize="clip"``) keeps from its
 #: first pass for the second, instead of decoding the video again (1 GiB: about
 #: 1,500 frames of 640x360).
@@ -592,11 +608,13 @@ def eager_chunk(
 
     Untraced (eager) calls cost mostly per call, so they take as many frames as
     :data:`EAGER_PIXELS` allows at the model's input ``size`` (at least
-    ``chunk``); a video of at most :data:`EAGER_CALLS` x :data:`EAGER_PIXELS`
-    pixels runs eagerly, whatever ``chunk`` is (an untraced frame costs more
-    than a traced one, so only tracing's one-off cost makes eager worth it).
-    Stream gradients step frame by frame: one call per frame. Chunking does not
-    change the maps (states are carried across calls).
+    ``chunk``), and the calls are balanced (131 frames: 66 + 65, not 128 + 3,
+    so every call advances the progress bar alike); a video of at most
+    :data:`EAGER_CALLS` x :data:`EAGER_PIXELS` pixels runs eagerly, whatever
+    ``chunk`` is (an untraced frame costs more than a traced one, so only
+    tracing's one-off cost makes eager worth it). Stream gradients step frame by
+    frame: one call per frame. Chunking does not change the maps (states are
+    carried across calls).
     """
     if not total:
         return None
@@ -605,7 +623,9 @@ def eager_chunk(
     pixels = max(1, size[0] * size[1])
     if total * pixels > EAGER_CALLS * EAGER_PIXELS:
         return None
-    return max(int(chunk), EAGER_PIXELS // pixels)
+    most = max(int(chunk), EAGER_PIXELS // pixels)
+    calls = -(-int(total) // most)
+    return -(-int(total) // calls)
 
 
 def _expected_frames(info, start, end, max_frames) -> int | None:
