@@ -306,6 +306,27 @@ def test_composer_puts_the_scale_label_below_the_bar_only_when_it_does_not_fit(w
     assert (beside.max(axis=2) > 120).any() != below
 
 
+def test_composer_draws_the_same_frames_from_several_threads():
+    """Render's second pass draws in threads: the strip cache and the layout must hold."""
+    from vizattn._threads import parallel_map
+
+    rng = np.random.default_rng(5)
+    names = [f"class {i}" for i in range(6)]
+    jobs = [
+        (frame_of(48, 80), rng.random((4, 4)), rng.dirichlet(np.full(6, 0.3))) for _ in range(60)
+    ]
+
+    def make():
+        return Composer(layout="side-by-side", class_names=names, caption="a · b")
+
+    serial = make()
+    expected = [serial.compose(f, [m], p) for f, m, p in jobs]
+    threaded = make()  # first layout happens inside the threads
+    got = list(parallel_map(lambda j: threaded.compose(j[0], [j[1]], j[2]), jobs, workers=4))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_composer_overlay_matches_overlayer():
     frame = frame_of(45, 80)
     heat = RNG.random((6, 7))

@@ -1056,8 +1056,9 @@ class Composer:
         top = np.argsort(-p, kind="stable")[: self.top_k]
         texts = [_format_probability(float(p[c])) for c in top.tolist()]
         key = (top.tobytes(), tuple(texts))
-        if self._strip_cache is not None and self._strip_cache[0] == key:
-            return self._strip_cache[1]
+        cached = self._strip_cache  # read once: another thread may replace it
+        if cached is not None and cached[0] == key:
+            return cached[1]
         strip = np.array(self._strip_base)
         line_h, width = self._strip_line, strip.shape[1]
         size = self._strip_font.size
