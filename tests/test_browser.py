@@ -198,8 +198,21 @@ def _run_all(driver) -> None:
         180,
         "the kernel to start",
     )
-    driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
-    time.sleep(2)
+    run_all = "window.jupyterapp.commands.execute('notebook:run-all-cells');"
+    driver.execute_script(run_all)
+
+    # "Idle with nothing queued" is also true before the run starts: first wait for a
+    # cell to get an execution count (the notebooks are saved without any). A
+    # "run all" sent while the page is still settling can be lost: send it again once.
+    def started():
+        counts = (driver.execute_script(_STATE_JS) or {}).get("counts") or []
+        return any(c is not None for c in counts)
+
+    try:
+        _wait(started, 30, "the first cell to run")
+    except pytest.fail.Exception:
+        driver.execute_script(run_all)
+        _wait(started, 60, "the first cell to run (after sending 'run all' twice)")
 
     quiet = []  # consecutive polls with an idle kernel and no cell queued ([*])
 
