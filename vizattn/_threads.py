@@ -86,7 +86,7 @@ def parallel_map(fn: Callable, items: Iterable, *, workers: int = 2, ahead: int 
         yield from map(fn, items)
         return
     pending: deque = deque()
-    with ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="vizattn") as pool:
+    with ThreadPoolExecutor(int(workers), thread_name_prefix="vizattn") as pool:
         try:
             for item in items:
                 pending.append(pool.submit(fn, item))

@@ -546,9 +546,6 @@ def render(
     # A one-pass render's model thread needs them (measured: more threads, slower).
     draw_threads = DRAW_THREADS if passes == 2 else 1
 
-    def composed() -> Iterator[tuple[vid.PreparedFrame, float]]:
-        yield from parallel_map(draw, frames_to_draw(), workers=draw_threads)
-
     written = 0
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
     if fps is not None and getattr(info, "has_audio", False):
@@ -561,7 +558,8 @@ def render(
         on_notice=say,
     ) as writer:
         first = True
-        for image, t in threaded(composed(), maxsize=8):
+        drawn = parallel_map(draw, frames_to_draw(), workers=draw_threads)
+        for image, t in threaded(drawn, maxsize=8):
             writer.write(image, time=None if fps else t)
             written += 1
             if encode_label is not None:

@@ -1150,7 +1150,6 @@ class VideoWriter:
         self._tmp: Path | None = None
         self._container: Any = None
         self._stream: Any = None
-        self._pad = (0, 0)
         # One swscale context per thread that converts frames (see prepare()).
         self._reformatters = threading.local()
         self._closed = False
@@ -1338,10 +1337,10 @@ class VideoWriter:
 
     def _open_stream(self, height: int, width: int) -> None:
         codec, pix_fmt, options = self._encoder()
-        self._pad = self._pad_for(height, width)
+        pad_h, pad_w = self._pad_for(height, width)
         stream = self._container.add_stream(codec, rate=self.fps, options=options)
-        stream.width = width + self._pad[1]
-        stream.height = height + self._pad[0]
+        stream.width = width + pad_w
+        stream.height = height + pad_h
         stream.pix_fmt = pix_fmt
         stream.codec_context.time_base = self._time_base
         stream.thread_type = "AUTO"
