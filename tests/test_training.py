@@ -20,8 +20,11 @@ from vizattn.demo import (
 )
 from vizattn.errors import VizAttnError
 from vizattn.training import (
+    DEMO_CYCLES,
     DEMO_MODEL_DIR,
     DataSeeds,
+    _check_cycles,
+    _Cycles,
     demo_build_options,
     evaluate_task,
     fit,
@@ -43,6 +46,43 @@ def test_fit_refuses_too_few_batches():
     clips, _, labels, _, _ = task_batch(train_seeds(1), size=32, frames=2)
     with pytest.raises(VizAttnError, match="batches"):  # before any model work
         fit(None, [(clips, labels)], steps=2, progress=False)
+
+
+def test_cycles_are_warm_restarts_at_half_the_peak():
+    lr, cycles = 2e-3, (40, 20)
+    schedule = _Cycles(lr, cycles, None)
+    rates = np.array([schedule(s) for s in range(sum(cycles) + 5)])
+    assert schedule.restarts == {40}
+    parts = [rates[:40], rates[40:60]]
+    for k, (part, n) in enumerate(zip(parts, cycles, strict=True)):
+        peak = int(part.argmax())
+        assert part[peak] == pytest.approx(lr * 0.5**k)
+        assert peak == max(1, round(0.05 * n)) - 1  # a linear warm-up of 5% of the cycle
+        assert (np.diff(part[: peak + 1]) > 0).all() and (np.diff(part[peak:]) <= 0).all()
+        assert part[-1] < 0.01 * part[peak]  # cosine decay to ~0 at the cycle's end
+    assert rates[40] > 10 * rates[39]  # the restart
+    assert (rates[60:] == 0).all()
+    # One cycle is the plain warm-up + cosine schedule.
+    single = _Cycles(lr, (50,), 5)
+    assert single.restarts == set() and single(4) == pytest.approx(lr)
+
+
+def test_steps_and_cycles_must_agree():
+    assert _check_cycles(None, DEMO_CYCLES) == (sum(DEMO_CYCLES), DEMO_CYCLES)
+    assert _check_cycles(30, None) == (30, (30,))
+    assert _check_cycles(30, [20, 10]) == (30, (20, 10))
+    for steps, cycles in ((None, None), (31, (20, 10)), (None, ()), (None, (5, 0))):
+        with pytest.raises(VizAttnError):
+            _check_cycles(steps, cycles)
+
+
+def test_train_demo_command_rejects_bad_cycles_before_any_model_work(capsys):
+    from vizattn import cli
+
+    assert cli.main(["train-demo", "--out", "unused", "--cycles", "1400,x"]) == 2
+    err = capsys.readouterr().err
+    assert "1400,x" in err and "Traceback" not in err
+    assert not Path("unused").exists()
 
 
 def test_data_seeds_stay_inside_the_training_range():
@@ -99,7 +139,10 @@ def test_bundle_is_small_and_its_record_meets_the_requirements():
     assert record["train_seeds"]["last"] < TRAIN_SEEDS.stop
     assert held["seeds"]["first"] >= HELDOUT_SEEDS.start
     command = (DEMO_MODEL_DIR / "COMMAND.txt").read_text()
-    assert "vizattn train-demo" in command and f"--steps {record['steps']}" in command
+    cycles = [c["steps"] for c in record["optimizer"]["cycles"]]
+    assert sum(cycles) == record["steps"]
+    flag = f"--steps {cycles[0]}" if len(cycles) == 1 else f"--cycles {','.join(map(str, cycles))}"
+    assert "vizattn train-demo" in command and flag in command
     assert "train_demo(" in command
 
 
@@ -182,7 +225,9 @@ def test_renders_with_the_default_weights_are_repeatable(demo_model, tmp_path, m
 @pytest.mark.slow
 def test_train_demo_writes_a_bundle_that_loads_reproduces_its_record_and_trains(tmp_path):
     out = tmp_path / "bundle"
-    record = train_demo(out, steps=2, batch=2, size=32, frames=4, eval_clips=3, progress=False)
+    record = train_demo(
+        out, cycles=(1, 1), batch=2, size=32, frames=4, eval_clips=3, progress=False
+    )
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "COMMAND.txt",
@@ -198,7 +243,8 @@ def test_train_demo_writes_a_bundle_that_loads_reproduces_its_record_and_trains(
     again = evaluate_task(model, heldout_seeds(3), size=32, frames=4)
     assert again["accuracy_per_frame"] == record["heldout"]["accuracy_per_frame"]
     command = (out / "COMMAND.txt").read_text()
-    assert "--steps 2 --seed 0 --batch 2 --size 32 --frames 4" in command
+    assert "--cycles 1,1 --seed 0 --batch 2 --size 32 --frames 4" in command
+    assert [c["steps"] for c in record["optimizer"]["cycles"]] == [1, 1]
 
     # The training smoke test, on the model just loaded (one build for both): a few
     # steps on two clips at 32x32 and the loss falls.

@@ -118,6 +118,19 @@ def _size_arg(text: str) -> tuple[int, int]:
     return size
 
 
+def _cycles_arg(text: str) -> tuple[int, ...]:
+    """``"1400,700"`` -> ``(1400, 700)``; argparse reports anything else."""
+    try:
+        cycles = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        cycles = ()
+    if not cycles or min(cycles) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of step counts; pass e.g. 1400,700"
+        )
+    return cycles
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="vizattn",
@@ -248,7 +261,13 @@ def _parser() -> argparse.ArgumentParser:
         help="train the demo model (MoViNet-A0 stream + SimAM on the moving-shapes task)",
     )
     td.add_argument("--out", required=True, help="output folder for the model bundle")
-    td.add_argument("--steps", type=int, help="training steps (default: the bundled model's)")
+    td.add_argument("--steps", type=int, help="training steps, one learning-rate cycle")
+    td.add_argument(
+        "--cycles",
+        type=_cycles_arg,
+        help="steps per learning-rate cycle, e.g. 1400,700 (warm restarts at half the peak); "
+        "default: the bundled model's recipe",
+    )
     td.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
     td.add_argument("--size", type=int, help="frame size in pixels")
     td.add_argument("--frames", type=int, help="frames per clip")
@@ -604,7 +623,17 @@ def _train_demo(args, say) -> int:
 
     options = {
         k: getattr(args, k)
-        for k in ("steps", "size", "frames", "batch", "lr", "rezero", "init", "eval_clips")
+        for k in (
+            "steps",
+            "cycles",
+            "size",
+            "frames",
+            "batch",
+            "lr",
+            "rezero",
+            "init",
+            "eval_clips",
+        )
         if getattr(args, k) is not None
     }
     record = train_demo(args.out, seed=args.seed, progress=not args.quiet, **options)
