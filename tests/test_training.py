@@ -82,6 +82,9 @@ def test_train_demo_command_rejects_bad_cycles_before_any_model_work(capsys):
     assert cli.main(["train-demo", "--out", "unused", "--cycles", "1400,x"]) == 2
     err = capsys.readouterr().err
     assert "1400,x" in err and "Traceback" not in err
+    assert cli.main(["train-demo", "--out", "unused", "--steps", "9", "--cycles", "5,5"]) == 2
+    err = capsys.readouterr().err
+    assert "add up to 10" in err and "Traceback" not in err
     assert not Path("unused").exists()
 
 

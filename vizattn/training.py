@@ -508,21 +508,22 @@ def train_demo(
     Returns:
       The training record, also written to ``out_dir/train_record.json``.
     """
-    import tf_keras
-
-    from vizattn._tf import import_tf
-    from vizattn.models import build_movinet
-
-    tf = import_tf()
     if steps is None and cycles is None:
         cycles = DEMO_CYCLES
-    steps, cycles = _check_cycles(steps, cycles)
+    steps, cycles = _check_cycles(steps, cycles)  # before TensorFlow's import
     data = DataSeeds(seed, steps, batch)
     if size < 32 or frames < 2 or eval_clips < 1:
         raise VizAttnError(
             f"size={size}, frames={frames}, eval_clips={eval_clips} are too small; "
             "use size >= 32, frames >= 2 and at least one evaluation clip."
         )
+
+    import tf_keras
+
+    from vizattn._tf import import_tf
+    from vizattn.models import build_movinet
+
+    tf = import_tf()
     folder = Path(out_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -680,5 +681,5 @@ def _write_checkpoint(tf, model, prefix: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover - python -m vizattn.training OUT [STEPS]
     target = sys.argv[1] if len(sys.argv) > 1 else "demo_model"
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else None  # None: DEMO_CYCLES
     print(json.dumps(train_demo(target, steps=count), indent=2))
