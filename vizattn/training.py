@@ -433,7 +433,7 @@ def evaluate_task(
 
 def _command(out_dir: str, kwargs: Mapping[str, Any]) -> str:
     def flag(v: Any) -> str:
-        return ",".join(map(str, v)) if isinstance(v, tuple | list) else str(v)
+        return ",".join(map(str, v)) if isinstance(v, list) else str(v)
 
     flags = " ".join(f"--{k.replace('_', '-')} {flag(v)}" for k, v in kwargs.items())
     call = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
@@ -561,7 +561,7 @@ def train_demo(
     _write_checkpoint(tf, model, prefix)
     weights_bytes = sum(p.stat().st_size for p in folder.glob(f"{_WEIGHTS}.*"))
 
-    kwargs: dict[str, Any] = {"steps": steps} if len(cycles) == 1 else {"cycles": cycles}
+    kwargs: dict[str, Any] = {"steps": steps} if len(cycles) == 1 else {"cycles": list(cycles)}
     kwargs.update(seed=seed, batch=batch, size=size, frames=frames)
     kwargs.update(lr=lr, rezero=rezero)
     if init is not None:
@@ -579,10 +579,7 @@ def train_demo(
         "task": meta["task"],
         "build": dict(_BUILD),
         "class_names": list(CLASS_NAMES),
-        "arguments": {  # as JSON stores them (lists, not tuples)
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
-            "eval_clips": eval_clips,
-        },
+        "arguments": {**kwargs, "eval_clips": eval_clips},
         "train_seeds": data.as_dict(),
         "steps": steps,
         "optimizer": {
