@@ -138,6 +138,23 @@ def test_stream_equals_clip_frame_by_frame(full, streamed):
     assert np.all(np.triu(att[0, 0], 1) == 0) and np.allclose(att.sum(-1), 1.0)
 
 
+@pytest.mark.parametrize("chunk", [8, 3])
+def test_capture_stream_in_chunks_equals_frame_by_frame(model, clip, streamed, chunk):
+    """Chunk 3 ends in a short chunk (2 frames), padded to 3 for the traced call.
+
+    Frame by frame with states (``streamed``) is the reference, for every kind
+    that needs no gradient, the head's running average and the logits included.
+    """
+    kinds = [*SPATIAL_KINDS, "se", "tada", "tada_attention", "logits"]
+    got = Cache.concat(list(hooks.capture_stream(model, clip, chunk=chunk, kinds=kinds)))
+    checked = 0
+    for name in streamed.names():
+        if cap.kind_of(name) in kinds:
+            _close(got[name], streamed[name])
+            checked += 1
+    assert checked == 15 * 7 + 1 + 2  # as above, the head's activation and the logits
+
+
 # -- no side effects -------------------------------------------------------------
 
 

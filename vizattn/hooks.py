@@ -20,9 +20,9 @@ is ``class_index``: an index, a class name, or ``"top"`` (the predicted class).
 
 Streaming semantics (``stream=True`` and every :func:`capture_stream`):
 
-* frame ``t``'s values use frames ``<= t`` only; the logits are given per frame
-  (Model Garden's running-average head, evaluated after every frame), whatever
-  the chunk size;
+* frame ``t``'s values use frames ``<= t`` only; the logits and the head's
+  pooled features (``head/activation``) are given per frame (Model Garden's
+  running-average head, evaluated after every frame), whatever the chunk size;
 * gradient kinds explain the prediction *at* frame ``t``: the model steps one
   frame at a time and the map of step ``t`` is the gradient of step ``t``'s
   logit with respect to step ``t``'s activation, across chunk boundaries too;
@@ -278,14 +278,13 @@ def _reduce(kind: str, value, how: str | None):
     return tf.reduce_max(value, axis=-1)
 
 
-def _frame_logits(model, pool_record):
-    """Per-frame logits ``[batch, time, classes]`` from the head's running average.
+def _pooled(pool_record):
+    """The stream head's features after every frame, ``[batch, time, 1, 1, channels]``.
 
     Model Garden's stream head keeps a running sum of per-frame spatial means
     (``GlobalAveragePool3D``); its output after frame ``t`` is that sum over
-    frames ``<= t`` divided by their count. Evaluating the classifier on that
-    average at every frame gives exactly the logits that stepping one frame at a
-    time would give.
+    frames ``<= t`` divided by their count: exactly what stepping one frame at a
+    time gives, whatever the chunk.
     """
     pool, x, states = pool_record
     states = states or {}
@@ -296,8 +295,12 @@ def _frame_logits(model, pool_record):
     count = tf.cast(states.get(pool._frame_count_name, tf.constant([0])), tf.int32)
     t = tf.shape(x)[1]
     divisors = tf.cast(tf.reshape(tf.range(t) + count + 1, [1, t, 1, 1, 1]), means.dtype)
-    pooled = (tf.cumsum(means, axis=1) + buffer) / divisors
-    b, c = tf.shape(x)[0], tf.shape(x)[-1]
+    return (tf.cumsum(means, axis=1) + buffer) / divisors
+
+
+def _frame_logits(model, pooled):
+    """Per-frame logits ``[batch, time, classes]``: the classifier on :func:`_pooled`."""
+    b, t, c = tf.shape(pooled)[0], tf.shape(pooled)[1], tf.shape(pooled)[-1]
     logits = _classifier_head(model)(tf.reshape(pooled, [b * t, 1, 1, 1, c]), training=False)
     return tf.reshape(logits, [b, t, -1])
 
@@ -309,6 +312,8 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
     """``run(image, states, classes)``, traced once per model and options (the one cache).
 
     Returns ``(records, logits, per_frame_logits, targets, new_states)``.
+    ``frame_logits`` (streaming captures) gives the logits and the head's pooled
+    features after every frame.
     """
     per_model = _TRACED.setdefault(model, {})
     full_key = (key, frame_logits)
@@ -353,7 +358,13 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
                     records[f"{name}/grad_x_act"] = tf.nn.relu(tf.reduce_sum(g * a, axis=-1))
         per_frame = None
         if frame_logits and stream and rec.pool is not None:
-            per_frame = _frame_logits(net, rec.pool)
+            pooled = _pooled(rec.pool)
+            per_frame = _frame_logits(net, pooled)
+            for name in records:
+                if name.startswith("head/") and kind_of(name) == "activation":
+                    # Per frame, as stepping gives: the layer returns the chunk's last
+                    # (and, in a padded last chunk, an average over padding too).
+                    records[name] = _reduce("activation", pooled, reduce)
         meta.update(rec.meta)
         return records, logits, per_frame, targets, new_states
 
