@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from fractions import Fraction
 
 import av
@@ -472,3 +473,17 @@ def test_batch_size_option_is_checked_by_the_parser(size, ok, capsys):
         assert code == 2 and "is not a size" in capsys.readouterr().err
     else:
         assert code == 0 and cli._size_arg(size) == ok
+
+
+def test_progress_bar_only_for_work_that_lasts(capsys, monkeypatch):
+    """Work done at once prints no bar (it printed one at start and one at close)."""
+    bars = rendering._Progress(True, print)
+    bars.start("pass 1/2: model", 100, done=100)
+    bars.close()
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(rendering, "BAR_DELAY", 0.05)
+    bars.start("pass 2/2: overlay + encode", 100)
+    time.sleep(0.3)
+    bars.update(100)
+    bars.close()
+    assert "pass 2/2: overlay + encode" in capsys.readouterr().err

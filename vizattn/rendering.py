@@ -199,7 +199,12 @@ def model_input_size(model, height: int, width: int, resolution: int | None = No
 
 
 class _Progress:
-    """tqdm bars with honest rates: the first (tracing) chunk is excluded from the rate."""
+    """tqdm bars with honest rates: the first (tracing) chunk is excluded from the rate.
+
+    A bar appears after :data:`BAR_DELAY` seconds, so that work done at once (a
+    short video's single untraced model call) prints no bar, not one at start
+    and again at close.
+    """
 
     def __init__(self, enabled: bool, say: Callable[[str], None]):
         self.enabled, self.say = enabled, say
@@ -220,6 +225,7 @@ class _Progress:
             dynamic_ncols=True,
             smoothing=0.1,
             mininterval=0.25,
+            delay=BAR_DELAY,
         )
 
     def update(self, n: int) -> None:
@@ -580,6 +586,9 @@ def render(
         audio=audio,
     )
 
+
+#: Seconds before a progress bar appears (work that ends sooner shows none).
+BAR_DELAY = 0.5
 
 #: Threads that draw output frames (overlay, colour bar, strip) and convert them for
 #: the encoder in the second pass of a two-pass render, while the encoder runs.
