@@ -122,13 +122,20 @@ def test_deletion_insertion_curves(model, task):
 def test_randomization_check_leaves_the_model_alone(model, task):
     before = [v.numpy() for v in model.variables]
 
-    def gradcam(m, clip):
-        maps = evaluation.model_maps(m, clip, class_index=task.label)
-        return maps[("gradcam", "block1")]
+    def maps(m, clip):
+        got = evaluation.model_maps(m, clip, class_index=task.label)
+        return {"gradcam": got[("gradcam", "block1")], "activation": got[("activation", "block1")]}
 
-    result = metrics.randomization_check(model, task.frames, gradcam, stages=["head"])
-    assert result.stages == ["head"]
-    assert -1 <= result.mean[0] <= 1
+    result = metrics.randomization_check(model, task.frames, maps, stages=["head"])
+    assert set(result) == {"gradcam", "activation"}
+    assert result["gradcam"].stages == ["head"]
+    # A forward map below the randomized head cannot change at all...
+    np.testing.assert_allclose(result["activation"].correlations[0].per_frame, 1.0, atol=1e-3)
+    # ...a gradient map can. Its correlation is NaN only in a frame where the trained
+    # and the randomized map are both constant: a randomized model's Grad-CAM can be
+    # all zero after its ReLU (seen once in a full run).
+    rho = result["gradcam"].correlations[0].per_frame
+    assert (np.isnan(rho) | ((rho >= -1) & (rho <= 1))).all()
     for v, b in zip(model.variables, before, strict=True):
         np.testing.assert_array_equal(v.numpy(), b)
 
