@@ -11,7 +11,9 @@ threads), per frame:
 * decode: reading every frame (``vizattn.video.VideoReader``);
 * model: ``vizattn.capture_stream`` on the decoded frames (chunks of 16, states
   carried, block3 SimAM reduced over channels): what render runs;
-* overlay + H.264: ``vizattn.overlay.Composer`` and ``VideoWriter``, as render draws.
+* overlay + H.264: ``vizattn.overlay.Composer`` and ``VideoWriter``, as render
+  draws: ``Composer.base`` (the frame without its map), ``VideoWriter.prepare``
+  (to YUV 4:2:0), ``Composer.paint_yuv`` (the map), H.264.
 
 The limit is ``cores / (sum of CPU seconds per frame)`` frames/s. Render
 (``normalize="clip"``, the default, which decodes twice, and ``"frame"``) is
@@ -102,9 +104,13 @@ def main(argv=None) -> int:
     )
 
     def encode():
+        # As render draws: the frame without its map, converted to YUV 4:2:0, then
+        # the map painted on the YUV planes, then H.264.
         with vid.VideoWriter(os.path.join(tmp, "encode.mp4"), fps=25) as writer:
             for f, m in zip(frames, heat, strict=True):
-                writer.write(composer.compose(f, [m], None))
+                prepared = writer.prepare(composer.base(f))
+                composer.paint_yuv(writer.planes(prepared), [m], to_yuv=writer.to_yuv)
+                writer.write(prepared)
 
     def render(normalize):
         rendering.render(

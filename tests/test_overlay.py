@@ -428,3 +428,79 @@ def test_composer_checks_its_arguments():
     with pytest.raises(VizAttnError) as e:
         with_names.compose(frame_of(20, 20), [np.zeros((2, 2))], probs=np.ones(3) / 3)
     one_line(e)
+
+
+def _yuv_writer(tmp_path):
+    from vizattn.video import VideoWriter
+
+    return VideoWriter(tmp_path / "x.mp4", fps=25)
+
+
+@pytest.mark.parametrize(
+    "layout, panels, frame_size",
+    [("overlay", 1, (72, 128)), ("side-by-side", 2, (60, 90)), ("grid", 3, (72, 128))],
+)
+def test_paint_yuv_equals_converting_the_composed_frame(tmp_path, layout, panels, frame_size):
+    """Painting maps on base()'s YUV planes gives what converting compose()'s RGB
+    frame gives: luma within rounding everywhere, chroma within rounding away from
+    the map's sharpest edges (each chroma sample takes its 2x2 block's centre colour),
+    labels drawn over the maps untouched."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0 : frame_size[0], 0 : frame_size[1]]
+    frame = np.stack([xx * 2 % 256, yy * 3 % 256, (xx + yy) % 256], -1).astype(np.uint8)
+    maps = [rng.random((6, 8)) for _ in range(panels)]
+    composer = Composer(
+        layout=layout,
+        panels=[f"block{i} · simam" for i in range(panels)],
+        caption="a caption",
+        class_names=["walk", "run"],
+    )
+    writer = _yuv_writer(tmp_path)
+    try:
+        probs = np.array([0.25, 0.75])
+        expected = writer.to_yuv(composer.compose(frame, maps, probs))
+        assert composer.yuv_ready
+        prepared = writer.prepare(composer.base(frame, probs))
+        composer.paint_yuv(writer.planes(prepared), maps, to_yuv=writer.to_yuv)
+        got = writer.planes(prepared)
+        luma = np.abs(got[0].astype(int) - expected[0])
+        assert luma.max() <= 1
+        for k in (1, 2):
+            chroma = np.abs(got[k].astype(int) - expected[k])
+            # swscale filters chroma over several pixels; paint_yuv samples the map
+            # at each block's centre: they differ where the colours change fastest.
+            assert chroma.mean() < 1.0 and np.percentile(chroma, 99) <= 9
+        # The maps really are painted: the tiles differ from base()'s.
+        plain = writer.to_yuv(composer.base(frame, probs))
+        for box in composer.regions["tiles"][1 if layout != "overlay" else 0 :]:
+            assert np.abs(got[0][box.slices].astype(int) - plain[0][box.slices]).mean() > 3
+        for box in composer.regions["labels"]:
+            np.testing.assert_array_equal(got[0][box.slices], expected[0][box.slices])
+    finally:
+        writer.abort()
+
+
+def test_paint_yuv_refuses_a_layout_off_the_chroma_grid(tmp_path):
+    """An odd-sized overlay cannot be painted on 4:2:0 exactly: paint_yuv says so,
+    and compose() still draws it."""
+    composer = Composer(frame_size=(45, 81))
+    assert not composer.yuv_ready
+    writer = _yuv_writer(tmp_path)
+    try:
+        frame = np.zeros((45, 81, 3), np.uint8)
+        prepared = writer.prepare(composer.base(frame))
+        with pytest.raises(VizAttnError, match="yuv_ready"):
+            composer.paint_yuv(writer.planes(prepared), [np.ones((2, 2))], to_yuv=writer.to_yuv)
+        assert composer.compose(frame, [np.ones((2, 2))]).shape == (*composer.size, 3)
+    finally:
+        writer.abort()
+
+
+def test_compose_is_paint_on_base_and_base_has_no_map():
+    composer = Composer(layout="side-by-side", panels=["a"], frame_size=(40, 64))
+    frame = np.random.default_rng(0).integers(0, 255, (40, 64, 3), dtype=np.uint8)
+    heat = [np.random.default_rng(1).random((4, 4))]
+    base = composer.base(frame)
+    first = composer.regions["tiles"][0]
+    np.testing.assert_array_equal(base[first.slices][-10:], frame[-10:])  # below the label
+    np.testing.assert_array_equal(composer.paint(base.copy(), heat), composer.compose(frame, heat))

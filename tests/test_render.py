@@ -487,3 +487,45 @@ def test_progress_bar_only_for_work_that_lasts(capsys, monkeypatch):
     bars.update(100)
     bars.close()
     assert "pass 2/2: overlay + encode" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("normalize", ["clip", "frame"])
+def test_render_paints_maps_on_the_encoders_yuv_as_on_rgb(
+    video, model, tmp_path, monkeypatch, normalize
+):
+    """Render paints the maps on the encoder's YUV frames (``Composer.paint_yuv``, so
+    that everything else is drawn beside the model); forced onto the RGB path, the
+    same render hands the encoder the same frames up to rounding."""
+    from vizattn import overlay as ov
+    from vizattn.video import VideoWriter
+
+    painted, encoded = [], []
+    paint_yuv, write = ov.Composer.paint_yuv, VideoWriter.write
+
+    def counting(self, *args, **kwargs):
+        painted.append(1)
+        return paint_yuv(self, *args, **kwargs)
+
+    def recording(self, image, time=None):
+        encoded.append([p.copy() for p in self.planes(image)])
+        return write(self, image, time)
+
+    def run(name):
+        encoded.clear()
+        rendering.render(
+            str(video), model=model, output=str(tmp_path / name), normalize=normalize,
+            resolution=32, chunk=4, progress=False, on_message=lambda m: None,
+        )  # fmt: skip
+        return [list(planes) for planes in encoded]
+
+    monkeypatch.setattr(ov.Composer, "paint_yuv", counting)
+    monkeypatch.setattr(VideoWriter, "write", recording)
+    yuv = run("yuv.mp4")
+    assert len(painted) == len(yuv) == 6
+    monkeypatch.setattr(ov.Composer, "yuv_ready", property(lambda self: False))
+    rgb = run("rgb.mp4")
+    assert len(painted) == 6 and len(rgb) == 6
+    for got, expected in zip(yuv, rgb, strict=True):
+        assert np.abs(got[0].astype(int) - expected[0]).max() <= 1
+        for k in (1, 2):
+            assert np.abs(got[k].astype(int) - expected[k]).mean() < 1.0

@@ -45,7 +45,11 @@ layout (``"overlay"``, ``"side-by-side"`` frame | raw map, or ``"grid"``),
 the top-k predictions as bars with names and probabilities, a caption naming
 layer, kind, model and weights, and a slim colour bar with the map's scale.
 It lays everything out once, so each frame costs little more than the blend,
-and every frame has the same even size (as H.264 needs):
+and every frame has the same even size (as H.264 needs). ``compose`` is
+``paint(base(frame, probs), maps)``: :meth:`Composer.base` draws all that needs no
+map, and :meth:`Composer.paint` (RGB) or :meth:`Composer.paint_yuv` (the planes a
+video encoder takes) draws the maps later, which lets a renderer draw the base
+while the model still runs:
 
 >>> composer = Composer(layout="overlay", panels=[("block3", "simam")],
 ...                     caption="block3 · simam · a0 stream · demo weights",
@@ -61,7 +65,7 @@ import difflib
 import functools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -287,9 +291,10 @@ class Overlayer:
         self.lut = colormap_lut(colormap)
         self._a = int(round(self.alpha * 256))
         # alpha * colour in 1/256 units, plus 128 to round: blending is then one
-        # multiply-add and a shift per value, all in uint16 (max 255 * 256 + 128).
-        self._lut_scaled = self.lut.astype(np.uint16) * np.uint16(self._a) + np.uint16(128)
-        self._last: tuple[np.ndarray, tuple[int, int], np.ndarray] | None = None
+        # multiply-add and a shift per value, all in uint16.
+        self._lut_scaled = self.scaled(self.lut)
+        # Per output size, the last map and its indices (a YUV frame needs two sizes).
+        self._last: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def indices(self, heat: Any, size: tuple[int, int]) -> np.ndarray:
         """Colour-table indices ``uint8 [H, W]`` of ``heat`` resized to ``size``."""
@@ -300,15 +305,17 @@ class Overlayer:
                 "pass the map of a single frame."
             )
         size = (int(size[0]), int(size[1]))
-        last = self._last
-        if last is not None and last[1] == size and np.array_equal(last[0], small):
-            return last[2]  # the same map again (maps often change slower than frames)
+        last = self._last.get(size)
+        if last is not None and np.array_equal(last[0], small):
+            return last[1]  # the same map again (maps often change slower than frames)
         # Clip the small map: bilinear weights are convex, so the result stays in [0, 1].
         clipped = np.clip(np.nan_to_num(small, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
         values = _resize(clipped * 255.0, size[0], size[1], offset=0.5)
         index = values.astype(np.uint8)
         index.flags.writeable = False
-        self._last = (small.copy(), size, index)
+        if len(self._last) >= 4:  # a few sizes at a time; don't keep one per size ever seen
+            self._last.clear()
+        self._last[size] = (small.copy(), index)
         return index
 
     def __call__(self, frame: Any, heat: Any, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -322,13 +329,35 @@ class Overlayer:
         """
         image = _check_frame(frame)
         index = self.indices(heat, image.shape[:2])
-        mixed = np.take(self._lut_scaled, index, axis=0)  # [H, W, 3] uint16
-        if self._a < 256:
-            mixed += np.multiply(image, np.uint16(256 - self._a), dtype=np.uint16)
         if out is None:
             out = np.empty(image.shape, np.uint8)
+        return self.blend(image, index, self._lut_scaled, out=out)
+
+    def blend(
+        self, image: np.ndarray, index: np.ndarray, table: np.ndarray, *, out: np.ndarray
+    ) -> np.ndarray:
+        """``out = (1 - alpha) * image + alpha * colour``, the colours ``table[index]``.
+
+        The one blend of :meth:`__call__` (RGB) and :meth:`Composer.paint_yuv`
+        (one plane of a YUV frame); ``out`` may be ``image`` itself.
+
+        Args:
+          image: ``uint8 [H, W, C]`` or ``[H, W]``.
+          index: ``uint8 [H, W]`` colour-table indices (:meth:`indices`).
+          table: ``uint16 [256, C]`` or ``[256]``: ``alpha`` times the colours in
+            1/256 units, plus 128 to round (:meth:`scaled`).
+          out: ``uint8``, shaped like ``image``.
+        """
+        mixed = np.take(table, index, axis=0)  # uint16
+        if self._a < 256:
+            mixed += np.multiply(image, np.uint16(256 - self._a), dtype=np.uint16)
         np.right_shift(mixed, 8, out=out, casting="unsafe")
         return out
+
+    def scaled(self, colours: np.ndarray) -> np.ndarray:
+        """``uint16``: ``alpha * colours`` in 1/256 units plus 128, for :meth:`blend`."""
+        # uint16 holds the sum: max 255 * 256 + 128.
+        return np.asarray(colours).astype(np.uint16) * np.uint16(self._a) + np.uint16(128)
 
     def colours(self, heat: Any, size: tuple[int, int], *, out: np.ndarray | None = None):
         """The coloured map alone, ``uint8 [H, W, 3]`` at ``size`` (no frame blended in)."""
@@ -681,6 +710,18 @@ class Box(NamedTuple):
         return self.bottom - self.top, self.right - self.left
 
 
+def _overlaps(a: Box, b: Box) -> bool:
+    """Whether two boxes share a pixel."""
+    return a.top < b.bottom and b.top < a.bottom and a.left < b.right and b.left < a.right
+
+
+def _half(box: Box, plane: int) -> Box:
+    """``box`` in plane ``plane`` of a YUV 4:2:0 frame (0: Y, full size; 1, 2: U, V)."""
+    if plane == 0:
+        return box
+    return Box(box.top // 2, box.left // 2, box.bottom // 2, box.right // 2)
+
+
 def _text_image(
     text: str,
     font: Any,
@@ -904,7 +945,10 @@ class Composer:
             max(_MAX_PICTURE[1], width) / (cols * width + (cols - 1) * _GAP),
             max(_MAX_PICTURE[0], height) / (rows * height + (rows - 1) * _GAP),
         )
-        tile_h, tile_w = max(2, round(height * fit)), max(2, round(width * fit))
+        if fit < 1.0:  # the frames are resized anyway: to even sizes, for 4:2:0 video
+            tile_h, tile_w = max(2, 2 * round(height * fit / 2)), max(2, 2 * round(width * fit / 2))
+        else:
+            tile_h, tile_w = height, width
         pic_h = rows * tile_h + (rows - 1) * _GAP
         pic_w = cols * tile_w + (cols - 1) * _GAP
         out_w = pic_w + pic_w % 2
@@ -942,6 +986,10 @@ class Composer:
                 self._draw_legend(canvas, box, font)
             if text is not None:
                 sprite = _text_image(text, font, max_width=tile_w - 2)
+                # Even sizes (the box's colour, one row or column more), so that a
+                # label sits on whole 2x2 blocks of a 4:2:0 frame (see paint_yuv).
+                odd = ((0, sprite.shape[0] % 2), (0, sprite.shape[1] % 2), (0, 0))
+                sprite = np.pad(sprite, odd, mode="edge")
                 label_boxes.append(Box(box.top, box.left, 0, 0))
                 label_images.append(sprite)
         self._tiles = tiles
@@ -979,6 +1027,18 @@ class Composer:
         self.regions = regions
         self._template = canvas
         self._tiles_cover = len(tiles) == 1 and pic_w == out_w
+        painted = [box for what, _, box in tiles if what in ("overlay", "colours")]
+        # Labels drawn over the maps (drawn again after them).
+        self._painted_labels = [
+            (box, sprite)
+            for box, sprite in self._labels
+            if any(_overlaps(box, tile) for tile in painted)
+        ]
+        # paint_yuv() needs every painted rectangle on whole 2x2 blocks of pixels.
+        self._even = all(
+            v % 2 == 0 for b in painted + [b for b, _ in self._painted_labels] for v in b
+        )
+        self._yuv: np.ndarray | None = None
         self._template.flags.writeable = False
         self._tile_size = (tile_h, tile_w)
         self.size = (out_h, out_w)
@@ -1078,7 +1138,7 @@ class Composer:
         return strip
 
     def compose(self, frame: Any, maps: Sequence[Any], probs: Any = None) -> np.ndarray:
-        """Draws one output frame.
+        """Draws one output frame: :meth:`paint` on :meth:`base`.
 
         Args:
           frame: ``uint8`` RGB ``[H, W, 3]``, the video frame.
@@ -1091,12 +1151,25 @@ class Composer:
         Returns:
           ``uint8`` RGB ``[*self.size, 3]``, a new array.
         """
+        self._check_maps(maps)
+        return self.paint(self.base(frame, probs), maps)
+
+    def base(self, frame: Any, probs: Any = None) -> np.ndarray:
+        """The output frame without its maps: everything that needs no map.
+
+        The frame in its tiles (not yet blended), labels, the predictions
+        strip, caption and colour bar. A two-pass render draws it while the
+        model runs, before the maps' scale is known, and paints the maps on
+        later (:meth:`paint`, or :meth:`paint_yuv` on the encoder's YUV frame).
+
+        Args:
+          frame: ``uint8`` RGB ``[H, W, 3]``, the video frame.
+          probs: as in :meth:`compose`.
+
+        Returns:
+          ``uint8`` RGB ``[*self.size, 3]``, a new array.
+        """
         image = _check_frame(frame)
-        if len(maps) != len(self.panels):
-            raise VizAttnError(
-                f"compose() got {len(maps)} maps for {len(self.panels)} panels "
-                f"({', '.join(self.panels)}); pass one map per panel, in order."
-            )
         if probs is not None and not self.predictions:
             raise VizAttnError(
                 "compose() got probs but the Composer draws no predictions strip; "
@@ -1114,16 +1187,111 @@ class Composer:
         # Rows of the picture that the tiles cover whole need no copy of the template.
         skip = self.regions["picture"].bottom if self._tiles_cover else 0
         out[skip:] = self._template[skip:]
-        for what, panel, box in self._tiles:
-            region = out[box.slices]
-            if what == "overlay":
-                self._blenders[panel](small, maps[panel], out=region)
-            elif what == "colours":
-                self._blenders[panel].colours(maps[panel], (tile_h, tile_w), out=region)
-            elif what == "frame":
-                region[...] = small
+        for what, _, box in self._tiles:
+            if what in ("overlay", "frame"):
+                out[box.slices] = small
         for box, sprite in self._labels:
             out[box.slices] = sprite
         if self.predictions:
             out[self.regions["predictions"].slices] = self._strip(probs)
         return out
+
+    def paint(self, canvas: np.ndarray, maps: Sequence[Any]) -> np.ndarray:
+        """Draws the maps onto :meth:`base`'s ``canvas``, in place, and returns it.
+
+        Args:
+          canvas: what :meth:`base` returned.
+          maps: as in :meth:`compose`.
+        """
+        self._check_maps(maps)
+        for what, panel, box in self._tiles:
+            region = canvas[box.slices]
+            if what == "overlay":
+                self._blenders[panel](region, maps[panel], out=region)
+            elif what == "colours":
+                self._blenders[panel].colours(maps[panel], box.size, out=region)
+        for box, sprite in self._painted_labels:
+            canvas[box.slices] = sprite
+        return canvas
+
+    @property
+    def yuv_ready(self) -> bool:
+        """Whether :meth:`paint_yuv` can paint this layout exactly: every map tile
+        and label over one lies on whole 2x2 blocks (one 4:2:0 chroma sample each).
+        ``False`` until laid out (the first frame, or ``frame_size``)."""
+        return self.size is not None and self._even
+
+    def paint_yuv(
+        self,
+        planes: Sequence[np.ndarray],
+        maps: Sequence[Any],
+        *,
+        to_yuv: Callable[[np.ndarray], Sequence[np.ndarray]],
+    ) -> None:
+        """:meth:`paint` on :meth:`base`'s frame after conversion to YUV 4:2:0.
+
+        The same blend, on the planes a video encoder takes (``Y [H, W]``,
+        ``U, V [H/2, W/2]``), so that converting :meth:`base`'s frame (which
+        needs no map) can run ahead, beside the model, and only the maps are
+        left for later. Half the values of RGB to blend, too. The conversion
+        is linear, so the result equals converting :meth:`compose`'s frame up
+        to rounding, except that each chroma sample takes the colour of the
+        map at its 2x2 block's centre rather than the average of four.
+
+        Args:
+          planes: writable ``(Y, U, V)`` of :meth:`base`'s frame
+            (:meth:`vizattn.video.VideoWriter.planes`).
+          maps: as in :meth:`compose`.
+          to_yuv: the conversion that made ``planes`` (RGB ``[H, W, 3]`` ->
+            ``(Y, U, V)``), used once to convert the colour table alike.
+
+        Raises:
+          VizAttnError: the layout is not :attr:`yuv_ready` (use :meth:`paint`).
+        """
+        self._check_maps(maps)
+        if not self.yuv_ready:
+            raise VizAttnError(
+                "paint_yuv() needs map tiles and labels on even rows and columns "
+                "(Composer.yuv_ready is False); use compose() or paint() instead."
+            )
+        colours = self._yuv_colours(to_yuv)  # [256, 3]: Y, U, V
+        saved = [[p[_half(box, k).slices].copy() for k, p in enumerate(planes)]
+                 for box, _ in self._painted_labels]  # fmt: skip
+        for what, panel, box in self._tiles:
+            if what not in ("overlay", "colours"):
+                continue
+            blender = self._blenders[panel]
+            for k, plane in enumerate(planes):
+                part = _half(box, k)
+                region = plane[part.slices]
+                index = blender.indices(maps[panel], part.size)
+                if what == "overlay":
+                    blender.blend(region, index, self._yuv_scaled[panel][:, k], out=region)
+                else:
+                    region[...] = colours[index, k]
+        for (box, _), parts in zip(self._painted_labels, saved, strict=True):
+            for k, plane in enumerate(planes):
+                plane[_half(box, k).slices] = parts[k]
+
+    def _yuv_colours(self, to_yuv: Callable[[np.ndarray], Sequence[np.ndarray]]) -> np.ndarray:
+        """The colour table in YUV, ``uint8 [256, 3]``, converted by ``to_yuv`` once."""
+        if self._yuv is None:
+            with self._layout_lock:
+                if self._yuv is None:
+                    block = 8  # each colour an 8x8 square: its centre's chroma is pure
+                    lut = colormap_lut(self.colormap)
+                    image = np.repeat(np.repeat(lut[None], block, axis=0), block, axis=1)
+                    y, u, v = to_yuv(np.ascontiguousarray(image))
+                    x = np.arange(256) * block + block // 2
+                    c = block // 4
+                    yuv = np.stack([y[block // 2, x], u[c, x // 2], v[c, x // 2]], -1)
+                    self._yuv_scaled = [b.scaled(yuv) for b in self._blenders]
+                    self._yuv = yuv.astype(np.uint8)
+        return self._yuv
+
+    def _check_maps(self, maps: Sequence[Any]) -> None:
+        if len(maps) != len(self.panels):
+            raise VizAttnError(
+                f"compose() got {len(maps)} maps for {len(self.panels)} panels "
+                f"({', '.join(self.panels)}); pass one map per panel, in order."
+            )

@@ -15,13 +15,22 @@ explains the prediction at frame ``t``), and preprocessing is the one of
 RenderResult(output='assets/demo_block3_simam.mp4', frames=100, ...)
 
 Memory stays bounded for any length: decoding, resizing for the model, the
-model, drawing and encoding run in separate threads joined by small bounded
-queues (:mod:`vizattn._threads`), so that the cores stay busy. With
-``normalize="clip"`` (one scale for the whole video, so changes over time show)
-every map must exist before the first frame is coloured: the first pass decodes
-and runs the model, keeping only the small maps (and the decoded frames, up to
-:data:`KEEP_FRAMES_BYTES`); the second pass draws in :data:`DRAW_THREADS`
-threads and encodes. ``normalize="frame"`` needs one pass.
+model, drawing and encoding run in separate threads joined by bounded queues
+(:mod:`vizattn._threads`), so that the cores stay busy. The model's kernels
+keep only ~1.8 of 2 cores busy, so whatever can run beside it does, in threads
+niced by :data:`OVERLAY_NICE` that take the idle cores rather than slow it.
+Each output frame is drawn in two steps: :meth:`vizattn.overlay.Composer.base`
+(the frame, caption, colour bar, predictions: all that needs no map), converted
+to the encoder's YUV 4:2:0, then the maps painted on those planes
+(:meth:`~vizattn.overlay.Composer.paint_yuv`) just before encoding.
+
+With ``normalize="clip"`` (one scale for the whole video, so changes over time
+show) every map must exist before the first is coloured: the first pass decodes,
+runs the model and, beside it, draws every frame's base (kept up to
+:data:`KEEP_FRAMES_BYTES`, beyond which the second pass decodes again); the
+second pass paints the maps in :data:`DRAW_THREADS` threads and encodes.
+``normalize="frame"`` needs one pass: the model runs up to
+:data:`MODEL_AHEAD_BYTES` of frames ahead of drawing and encoding.
 
 Outputs are written atomically (temporary file, then rename), the input is
 never modified, and nothing is left behind on error or Ctrl-C.
@@ -29,7 +38,9 @@ never modified, and nothing is left behind on error or Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import os
 import sys
 import time
@@ -427,7 +438,18 @@ def render(
     eager = model_chunk is not None
     model_chunk = model_chunk or int(chunk)
 
-    def model_pass(label: str) -> Iterator[tuple[list, dict, np.ndarray | None]]:
+    def model_pass(label: str | None, ahead: int) -> Iterator[tuple[list, dict, np.ndarray | None]]:
+        """The model over the video, in its own thread, ``ahead`` chunks ahead at most
+        (with a progress bar called ``label``, if any).
+
+        The thread starts here, at this thread's priority, and the model's first
+        chunk is waited for here: whoever consumes it may run niced (OVERLAY_NICE).
+        """
+        items = threaded(_model_pass(label), ahead)
+        first = next(items, None)
+        return itertools.chain(() if first is None else (first,), items)
+
+    def _model_pass(label: str | None) -> Iterator[tuple[list, dict, np.ndarray | None]]:
         if eager:
             say("running the model without tracing (a short video)")
         else:
@@ -451,77 +473,14 @@ def render(
             eager=eager,
         ):
             done += len(item[0])
-            if first:
+            if label is not None and first:
                 first = False
                 bars.start(label, total, done)
-            else:
+            elif label is not None:
                 bars.update(len(item[0]))
             yield item
-        bars.close()
-
-    passes = 1
-    if normalize == "clip":
-        passes = 2
-        raw: dict = {k: [] for k in keys}
-        prob_list: list = []
-        kept: list | None = []  # pass 1's frames, reused by pass 2 while they fit
-        kept_bytes = 0
-        for batch, maps, probs in model_pass("pass 1/2: model"):
-            for k in keys:
-                raw[k].append(maps[k])
-            if probs is not None:
-                prob_list.append(probs)
-            if kept is not None:
-                kept_bytes += sum(f.image.nbytes for f in batch)
-                if kept_bytes <= KEEP_FRAMES_BYTES:
-                    kept.append(batch)
-                else:
-                    kept = None  # decode again in pass 2
-        scaled = {
-            k: normalize_maps(np.concatenate(v)[None], "clip", zero=k[1] in GRADIENT_KINDS)[0]
-            for k, v in raw.items()
-        }
-        all_probs = np.concatenate(prob_list) if prob_list else None
-
-        def source():
-            if kept is not None:  # no second decode
-                i = 0
-                for batch in kept:
-                    yield batch, i
-                    i += len(batch)
-                return
-            reader = vid.VideoReader(video, **rng)
-            i = 0
-            with reader:
-                batch = []
-                for frame in reader:
-                    batch.append(frame)
-                    if len(batch) == int(chunk):
-                        yield batch, i
-                        i += len(batch)
-                        batch = []
-                if batch:
-                    yield batch, i
-
-        def chunks():
-            for batch, i in threaded(source()):
-                n = len(batch)
-                maps = {k: v[i : i + n] for k, v in scaled.items()}
-                yield batch, maps, None if all_probs is None else all_probs[i : i + n]
-
-        encode_label = "pass 2/2: overlay + encode"
-    else:
-
-        def chunks():
-            # The model runs in its own thread, ahead of the overlay.
-            for batch, maps, probs in threaded(model_pass("render"), 2):
-                maps = {
-                    k: normalize_maps(v[None], "frame", zero=k[1] in GRADIENT_KINDS)[0]
-                    for k, v in maps.items()
-                }
-                yield batch, maps, probs
-
-        encode_label = None
+        if label is not None:
+            bars.close()
 
     caption = _weights_label(model)
     if len(keys) == 1:
@@ -537,22 +496,24 @@ def render(
     )
     out_fps = fps or float(info.fps or 25)
 
-    def frames_to_draw():
-        for batch, maps, probs in chunks():
-            for i, frame in enumerate(batch):
-                yield frame, [maps[k][i] for k in keys], None if probs is None else probs[i]
+    def base(frame, probs):
+        """The output frame without its maps, converted for the encoder when it can be
+        painted on as YUV: all that needs no map, so it can run beside the model."""
+        canvas = composer.base(frame.image, probs)
+        if writer.yuv420 and composer.yuv_ready:
+            return writer.prepare(canvas)
+        return canvas
 
     def draw(job) -> tuple[vid.PreparedFrame, float]:
-        frame, maps, probs = job
-        image = composer.compose(frame.image, maps, probs)
-        return writer.prepare(image), frame.time  # converted for the encoder here, too
-
-    # The second pass of a two-pass render draws in DRAW_THREADS threads (NumPy
-    # releases the GIL): the model is done and the cores are the encoder's and ours.
-    # A one-pass render's model thread needs them (measured: more threads, slower).
-    draw_threads = DRAW_THREADS if passes == 2 else 1
+        item, t, maps, probs = job  # item: a decoded frame, or its base() from pass 1
+        drawn = base(item, probs) if isinstance(item, vid.Frame) else item
+        if isinstance(drawn, vid.PreparedFrame):
+            composer.paint_yuv(writer.planes(drawn), maps, to_yuv=writer.to_yuv)
+            return drawn, t
+        return writer.prepare(composer.paint(drawn, maps)), t
 
     written = 0
+    passes = 2 if normalize == "clip" else 1
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
     if fps is not None and getattr(info, "has_audio", False):
         say("audio dropped: --fps changes the timing of the video")
@@ -563,16 +524,96 @@ def render(
         audio_from=video if keep_audio else None,
         on_notice=say,
     ) as writer:
+        if normalize == "clip":
+            raw: dict = {k: [] for k in keys}
+            prob_list: list = []
+            # Pass 1's output frames without maps (base()), drawn beside the model in
+            # a niced thread, and kept for pass 2 while they fit.
+            kept: list | None = []
+            kept_bytes = 0
+
+            def with_bases(items):
+                for batch, maps, probs in items:
+                    drawn = None
+                    if kept is not None:
+                        drawn = [
+                            (base(f, None if probs is None else probs[i]), f.time)
+                            for i, f in enumerate(batch)
+                        ]
+                    yield maps, probs, drawn
+
+            items = model_pass("pass 1/2: model", 2)
+            with contextlib.closing(threaded(with_bases(items), 2, nice=OVERLAY_NICE)) as it:
+                for maps, probs, drawn in it:
+                    for k in keys:
+                        raw[k].append(maps[k])
+                    if probs is not None:
+                        prob_list.append(probs)
+                    if kept is not None and drawn is not None:
+                        kept_bytes += sum(_nbytes(d) for d, _ in drawn)
+                        if kept_bytes <= KEEP_FRAMES_BYTES:
+                            kept.append(drawn)
+                        else:
+                            kept = None  # decode again in pass 2
+            scaled = {
+                k: normalize_maps(np.concatenate(v)[None], "clip", zero=k[1] in GRADIENT_KINDS)[0]
+                for k, v in raw.items()
+            }
+            all_probs = np.concatenate(prob_list) if prob_list else None
+
+            def jobs():
+                if kept is not None:  # no second decode
+                    i = 0
+                    for chunk_drawn in kept:
+                        for drawn, t in chunk_drawn:
+                            yield drawn, t, [scaled[k][i] for k in keys], None
+                            i += 1
+                    return
+                with vid.VideoReader(video, **rng) as reader:
+                    for i, frame in enumerate(threaded(reader)):
+                        probs = None if all_probs is None else all_probs[i]
+                        yield frame, frame.time, [scaled[k][i] for k in keys], probs
+
+            encode_label = "pass 2/2: overlay + encode"
+        else:
+            # The model runs ahead, up to MODEL_AHEAD_BYTES of frames, so that the
+            # niced overlay always has frames to draw in the cores the model leaves idle.
+            frame_bytes = max(1, int(info.width or 1) * int(info.height or 1) * 3)
+            # Its bar counts frames written, which is what lags.
+            items = model_pass(None, max(2, MODEL_AHEAD_BYTES // (frame_bytes * model_chunk)))
+
+            def jobs():
+                for batch, maps, probs in items:
+                    maps = {
+                        k: normalize_maps(v[None], "frame", zero=k[1] in GRADIENT_KINDS)[0]
+                        for k, v in maps.items()
+                    }
+                    for i, frame in enumerate(batch):
+                        p = None if probs is None else probs[i]
+                        yield frame, frame.time, [maps[k][i] for k in keys], p
+
+            encode_label = "render"
+
+        # The second pass of a two-pass render draws in DRAW_THREADS threads (NumPy
+        # releases the GIL): the model is done and the cores are the encoder's and ours.
+        draw_threads = DRAW_THREADS if passes == 2 else 1
+
+        def encode() -> Iterator[None]:
+            # Drawing and encoding run niced (the encoder's threads too): beside the
+            # model they take the cores it leaves idle, rather than slowing it.
+            for image, t in parallel_map(draw, jobs(), workers=draw_threads):
+                writer.write(image, time=None if fps else t)
+                yield None
+
         first = True
-        drawn = parallel_map(draw, frames_to_draw(), workers=draw_threads)
-        for image, t in threaded(drawn, maxsize=8):
-            writer.write(image, time=None if fps else t)
-            written += 1
-            if encode_label is not None:
-                if first:
-                    bars.start(encode_label, total, 0)
+        with contextlib.closing(threaded(encode(), 8, nice=OVERLAY_NICE)) as frames_written:
+            for _ in frames_written:
+                written += 1
+                if first:  # after the first frame: the model's trace is left out of the rate
+                    bars.start(encode_label, total, 1)
                     first = False
-                bars.update(1)
+                else:
+                    bars.update(1)
         if written == 0:
             raise VizAttnError(f"no frames could be decoded from {video!r} in the chosen range.")
     audio = getattr(writer, "audio", "none") if keep_audio else "dropped"
@@ -594,10 +635,28 @@ BAR_DELAY = 0.5
 #: the encoder in the second pass of a two-pass render, while the encoder runs.
 DRAW_THREADS = 2
 
-#: Decoded frames that a two-pass render (``normalize="clip"``) keeps from its
-#: first pass for the second, instead of decoding the video again (1 GiB: about
-#: 1,500 frames of 640x360).
+#: How much lower the priority of drawing and encoding is than the model's, beside
+#: it (Linux): they fill the cores the model's kernels leave idle (~0.2 of 2)
+#: instead of slowing it, and finish after it. Measured: see benchmarks/README.md.
+OVERLAY_NICE = 10
+
+#: Bytes of decoded frames a one-pass render (``normalize="frame"``) lets the
+#: model run ahead of drawing and encoding (256 MiB: ~390 frames of 640x360).
+MODEL_AHEAD_BYTES = 256 << 20
+
+#: Bytes of output frames without their maps (:meth:`vizattn.overlay.Composer.base`)
+#: that a two-pass render (``normalize="clip"``) draws in its first pass, beside the
+#: model, and keeps for the second, instead of decoding the video again (1 GiB:
+#: about 2,400 frames from 640x360 video, kept as YUV 4:2:0).
 KEEP_FRAMES_BYTES = 1 << 30
+
+
+def _nbytes(drawn) -> int:
+    """Bytes held by a frame that :func:`render` keeps between its passes."""
+    if isinstance(drawn, np.ndarray):
+        return drawn.nbytes
+    return sum(plane.buffer_size for plane in drawn.frame.planes)
+
 
 #: Most model calls a render runs eagerly rather than traced. Tracing A0 costs
 #: 6-11 s once, then a traced 16-frame call ~0.05 s; an eager call costs ~0.6 s

@@ -1398,6 +1398,36 @@ class VideoWriter:
             array = np.pad(array, ((0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
         return PreparedFrame(size, None, self._make_frame(array))
 
+    @property
+    def yuv420(self) -> bool:
+        """Whether :meth:`prepare` gives YUV 4:2:0 frames (video files but GIF),
+        whose :meth:`planes` can be painted on before :meth:`write`."""
+        return self.kind not in ("png", "gif")
+
+    def planes(self, prepared: PreparedFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Writable views of a prepared YUV 4:2:0 frame: ``Y [H, W]``, ``U, V [H/2, W/2]``.
+
+        BT.709, limited range. Writing into them changes what :meth:`write` encodes.
+
+        Args:
+          prepared: what :meth:`prepare` returned, for a writer with :attr:`yuv420`.
+        """
+        frame = prepared.frame
+        if frame is None or frame.format.name != "yuv420p":
+            raise VizAttnError(
+                f"planes() needs a frame prepared as YUV 4:2:0, not for {self._display!r} "
+                f"({self.kind} output); write RGB images to it instead."
+            )
+        views = []
+        for plane in frame.planes:
+            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            views.append(rows[:, : plane.width])
+        return views[0], views[1], views[2]
+
+    def to_yuv(self, image: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(Y, U, V)`` of an RGB image, converted as :meth:`prepare` converts frames."""
+        return self.planes(self.prepare(image))
+
     def write(self, image: Any, time: float | None = None) -> None:
         """Append one frame.
 
