@@ -489,13 +489,17 @@ def test_progress_bar_only_for_work_that_lasts(capsys, monkeypatch):
     assert "pass 2/2: overlay + encode" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("normalize", ["clip", "frame"])
+@pytest.mark.parametrize("normalize", ["clip", "clip-decoded-again", "frame"])
 def test_render_paints_maps_on_the_encoders_yuv_as_on_rgb(
     video, model, tmp_path, monkeypatch, normalize
 ):
     """Render paints the maps on the encoder's YUV frames (``Composer.paint_yuv``, so
     that everything else is drawn beside the model); forced onto the RGB path, the
-    same render hands the encoder the same frames up to rounding."""
+    same render hands the encoder the same frames up to rounding. Also when pass 1's
+    frames do not fit in memory and pass 2 decodes the video again."""
+    if normalize == "clip-decoded-again":
+        monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
+        normalize = "clip"
     from vizattn import overlay as ov
     from vizattn.video import VideoWriter
 

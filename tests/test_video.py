@@ -182,21 +182,46 @@ def test_odd_size_keeps_size_for_webm_and_gif(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["prep.mp4", "prep_odd.mp4", "prep.webm", "prep.gif", "prep"])
-def test_frames_prepared_in_threads_encode_like_frames_written_directly(tmp_path, name):
-    """``write(prepare(x))`` is ``write(x)``, with frames prepared by four threads at once."""
+def test_frames_prepared_in_threads_encode_like_frames_written_directly(
+    tmp_path, name, monkeypatch
+):
+    """``write(prepare(x))`` is ``write(x)``, with frames prepared by four threads at
+    once: the encoder is handed the same frames, in order.
+
+    The decoded videos must be equal too, exactly for PNG and GIF. For H.264 and VP9
+    they must be within rounding: x264 was seen to encode the very same frames
+    differently about once in 40 runs while other processes loaded the machine (with
+    the code before this test changed, too), so its bytes are no oracle here."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from vizattn.video import PreparedFrame
+
+    handed: list = []
+    write = VideoWriter.write
+
+    def recording(self, image, time=None):
+        prepared = image if isinstance(image, PreparedFrame) else self.prepare(image)
+        pixels = prepared.array if prepared.frame is None else prepared.frame.to_ndarray()
+        parts = pixels if isinstance(pixels, tuple) else (pixels,)  # GIF: (indices, palette)
+        handed.append(np.concatenate([np.ravel(p) for p in parts]))
+        return write(self, prepared, time)
+
+    monkeypatch.setattr(VideoWriter, "write", recording)
     height, width = (47, 63) if "odd" in name else (48, 64)
     frames = pattern(24, height=height, width=width)
     with VideoWriter(tmp_path / f"direct_{name}", fps=10) as writer:
         for image in frames:
             writer.write(image)
+    direct_frames, handed[:] = list(handed), []
     with (
         VideoWriter(tmp_path / f"threaded_{name}", fps=10) as writer,
         ThreadPoolExecutor(4) as pool,
     ):
         for prepared in pool.map(writer.prepare, frames):
             writer.write(prepared)
+    assert len(handed) == len(direct_frames) == 24
+    for got, expected in zip(handed, direct_frames, strict=True):
+        np.testing.assert_array_equal(got, expected)
 
     def decoded(path: Path) -> np.ndarray:
         if path.is_dir():  # a PNG folder
@@ -207,8 +232,11 @@ def test_frames_prepared_in_threads_encode_like_frames_written_directly(tmp_path
 
     direct = decoded(tmp_path / f"direct_{name}")
     threaded = decoded(tmp_path / f"threaded_{name}")
-    assert direct.shape[0] == 24
-    np.testing.assert_array_equal(threaded, direct)
+    assert direct.shape == threaded.shape and direct.shape[0] == 24
+    if name.endswith((".mp4", ".webm")):
+        assert np.abs(direct.astype(int) - threaded).mean() < 1.0
+    else:
+        np.testing.assert_array_equal(threaded, direct)
 
 
 def test_a_frame_prepared_for_another_kind_of_output_is_refused(tmp_path):

@@ -60,6 +60,8 @@ __all__ = [
     "DRAW_THREADS",
     "EAGER_PIXELS",
     "KEEP_FRAMES_BYTES",
+    "MODEL_AHEAD_BYTES",
+    "OVERLAY_NICE",
     "RENDER_KINDS",
     "RenderResult",
     "check_look",
