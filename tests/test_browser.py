@@ -345,6 +345,13 @@ def _check_notebook(browser, name: str, path: Path, screenshots: Path) -> None:
     assert index is not None and index >= 0, f"{name}: no explorer with a control found"
     area = browser.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output")[index]
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", area)
+    # JupyterLab lays out a cell scrolled into view a moment later: until then its
+    # output is 0 pixels wide, and Chromium refuses to take its screenshot (seen once).
+    _wait(
+        lambda: area.size["width"] > 0 and area.size["height"] > 0,
+        30,
+        "the widget's output to be laid out after scrolling to it",
+    )
     area.screenshot(str(screenshots / f"{stem}_widget_before.png"))
     moved = _move_one_control(browser, area)
     time.sleep(0.5)
