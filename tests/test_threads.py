@@ -6,8 +6,6 @@ raised in the consumer; a consumer that stops early stops the threads.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
@@ -100,26 +98,3 @@ def test_parallel_map_raises_a_workers_error_and_drops_the_rest():
             out.append(value)
     assert out == [0, 1, 2]
     assert len(started) < 20  # bounded look-ahead; queued items were cancelled
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
-def test_threaded_nice_lowers_the_producers_priority_and_no_other():
-    """A niced producer (and the threads it starts) runs at a lower priority; the
-    consumer keeps its own."""
-
-    def nice_here() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    def source():
-        yield nice_here()
-        seen = []
-        child = threading.Thread(target=lambda: seen.append(nice_here()))
-        child.start()
-        child.join()
-        yield seen[0]
-
-    before = nice_here()
-    producer, child = list(threaded(source(), nice=3))
-    assert producer == child == min(19, before + 3)
-    assert nice_here() == before
-    assert list(threaded(iter([nice_here]), nice=0))[0]() == before

@@ -15,18 +15,11 @@ draw) over several threads, results in order:
 
 An exception in a producer or worker is raised in the consumer; when the
 consumer stops early (an error, Ctrl-C, ``break``), the threads stop too.
-
-A producer can run ``nice``: at a lower priority, with the threads it starts,
-so that it takes what cores another thread leaves idle rather than slowing it
-(Linux; elsewhere the priority is left alone). Render draws and encodes this way
-beside the model, whose kernels keep only ~1.8 of 2 cores busy.
 """
 
 from __future__ import annotations
 
-import os
 import queue
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -37,31 +30,17 @@ __all__ = ["parallel_map", "threaded"]
 _SENTINEL = object()
 
 
-def _lower_priority(nice: int) -> None:
-    """Lowers the calling thread's priority by ``nice`` (Linux threads have their own)."""
-    if nice <= 0 or not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except OSError:  # not allowed here: run at the usual priority
-        pass
-
-
-def threaded(source: Iterable, maxsize: int = 3, *, nice: int = 0) -> Iterator:
+def threaded(source: Iterable, maxsize: int = 3) -> Iterator:
     """Runs ``source`` in a thread; yields its items through a bounded queue.
 
     Args:
       source: any iterable; it is iterated in a daemon thread.
       maxsize: items the producer may run ahead of the consumer.
-      nice: lower the thread's priority by this much (and that of the threads
-        it starts); 0 keeps the caller's.
     """
     q: queue.Queue = queue.Queue(maxsize=maxsize)
     stop = threading.Event()
 
     def work():
-        _lower_priority(nice)
         try:
             for item in source:
                 while not stop.is_set():

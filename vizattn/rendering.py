@@ -17,8 +17,7 @@ RenderResult(output='assets/demo_block3_simam.mp4', frames=100, ...)
 Memory stays bounded for any length: decoding, resizing for the model, the
 model, drawing and encoding run in separate threads joined by bounded queues
 (:mod:`vizattn._threads`), so that the cores stay busy. The model's kernels
-keep only ~1.8 of 2 cores busy, so whatever can run beside it does, in threads
-niced by :data:`OVERLAY_NICE` that take the idle cores rather than slow it.
+keep only ~1.8 of 2 cores busy, so whatever can run beside it does.
 Each output frame is drawn in two steps: :meth:`vizattn.overlay.Composer.base`
 (the frame, caption, colour bar, predictions: all that needs no map), converted
 to the encoder's YUV 4:2:0, then the maps painted on those planes
@@ -61,7 +60,6 @@ __all__ = [
     "EAGER_PIXELS",
     "KEEP_FRAMES_BYTES",
     "MODEL_AHEAD_BYTES",
-    "OVERLAY_NICE",
     "RENDER_KINDS",
     "RenderResult",
     "check_look",
@@ -444,8 +442,8 @@ def render(
         """The model over the video, in its own thread, ``ahead`` chunks ahead at most
         (with a progress bar called ``label``, if any).
 
-        The thread starts here, at this thread's priority, and the model's first
-        chunk is waited for here: whoever consumes it may run niced (OVERLAY_NICE).
+        The thread starts here, and the model's first chunk (the slow trace) is
+        waited for here, before drawing and encoding start.
         """
         items = threaded(_model_pass(label), ahead)
         first = next(items, None)
@@ -529,8 +527,8 @@ def render(
         if normalize == "clip":
             raw: dict = {k: [] for k in keys}
             prob_list: list = []
-            # Pass 1's output frames without maps (base()), drawn beside the model in
-            # a niced thread, and kept for pass 2 while they fit.
+            # Pass 1's output frames without maps (base()), drawn in a thread beside
+            # the model, and kept for pass 2 while they fit.
             kept: list | None = []
             kept_bytes = 0
 
@@ -545,7 +543,7 @@ def render(
                     yield maps, probs, drawn
 
             items = model_pass("pass 1/2: model", 2)
-            with contextlib.closing(threaded(with_bases(items), 2, nice=OVERLAY_NICE)) as it:
+            with contextlib.closing(threaded(with_bases(items), 2)) as it:
                 for maps, probs, drawn in it:
                     for k in keys:
                         raw[k].append(maps[k])
@@ -578,8 +576,8 @@ def render(
 
             encode_label = "pass 2/2: overlay + encode"
         else:
-            # The model runs ahead, up to MODEL_AHEAD_BYTES of frames, so that the
-            # niced overlay always has frames to draw in the cores the model leaves idle.
+            # The model runs ahead, up to MODEL_AHEAD_BYTES of frames, so that drawing
+            # and encoding always have frames for the cores the model leaves idle.
             frame_bytes = max(1, int(info.width or 1) * int(info.height or 1) * 3)
             # Its bar counts frames written, which is what lags.
             items = model_pass(None, max(2, MODEL_AHEAD_BYTES // (frame_bytes * model_chunk)))
@@ -601,14 +599,13 @@ def render(
         draw_threads = DRAW_THREADS if passes == 2 else 1
 
         def encode() -> Iterator[None]:
-            # Drawing and encoding run niced (the encoder's threads too): beside the
-            # model they take the cores it leaves idle, rather than slowing it.
+            # Drawing and encoding, in order, in their own thread.
             for image, t in parallel_map(draw, jobs(), workers=draw_threads):
                 writer.write(image, time=None if fps else t)
                 yield None
 
         first = True
-        with contextlib.closing(threaded(encode(), 8, nice=OVERLAY_NICE)) as frames_written:
+        with contextlib.closing(threaded(encode(), 8)) as frames_written:
             for _ in frames_written:
                 written += 1
                 if first:  # after the first frame: the model's trace is left out of the rate
@@ -636,11 +633,6 @@ BAR_DELAY = 0.5
 #: Threads that draw output frames (overlay, colour bar, strip) and convert them for
 #: the encoder in the second pass of a two-pass render, while the encoder runs.
 DRAW_THREADS = 2
-
-#: How much lower the priority of drawing and encoding is than the model's, beside
-#: it (Linux): they fill the cores the model's kernels leave idle (~0.2 of 2)
-#: instead of slowing it, and finish after it. Measured: see benchmarks/README.md.
-OVERLAY_NICE = 10
 
 #: Bytes of decoded frames a one-pass render (``normalize="frame"``) lets the
 #: model run ahead of drawing and encoding (256 MiB: ~390 frames of 640x360).
