@@ -37,9 +37,7 @@ never modified, and nothing is left behind on error or Ctrl-C.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import itertools
 import os
 import sys
 import time
@@ -440,14 +438,8 @@ def render(
 
     def model_pass(label: str | None, ahead: int) -> Iterator[tuple[list, dict, np.ndarray | None]]:
         """The model over the video, in its own thread, ``ahead`` chunks ahead at most
-        (with a progress bar called ``label``, if any).
-
-        The thread starts here, and the model's first chunk (the slow trace) is
-        waited for here, before drawing and encoding start.
-        """
-        items = threaded(_model_pass(label), ahead)
-        first = next(items, None)
-        return itertools.chain(() if first is None else (first,), items)
+        (with a progress bar called ``label``, if any)."""
+        return threaded(_model_pass(label), ahead)
 
     def _model_pass(label: str | None) -> Iterator[tuple[list, dict, np.ndarray | None]]:
         if eager:
@@ -527,34 +519,26 @@ def render(
         if normalize == "clip":
             raw: dict = {k: [] for k in keys}
             prob_list: list = []
-            # Pass 1's output frames without maps (base()), drawn in a thread beside
-            # the model, and kept for pass 2 while they fit.
+            # Pass 1's output frames without maps (base()), drawn here while the model
+            # runs in its own thread, and kept for pass 2 while they fit.
             kept: list | None = []
             kept_bytes = 0
 
-            def with_bases(items):
-                for batch, maps, probs in items:
-                    drawn = None
-                    if kept is not None:
-                        drawn = [
-                            (base(f, None if probs is None else probs[i]), f.time)
-                            for i, f in enumerate(batch)
-                        ]
-                    yield maps, probs, drawn
-
-            items = model_pass("pass 1/2: model", 2)
-            with contextlib.closing(threaded(with_bases(items), 2)) as it:
-                for maps, probs, drawn in it:
-                    for k in keys:
-                        raw[k].append(maps[k])
-                    if probs is not None:
-                        prob_list.append(probs)
-                    if kept is not None and drawn is not None:
-                        kept_bytes += sum(_nbytes(d) for d, _ in drawn)
-                        if kept_bytes <= KEEP_FRAMES_BYTES:
-                            kept.append(drawn)
-                        else:
-                            kept = None  # decode again in pass 2
+            for batch, maps, probs in model_pass("pass 1/2: model", 2):
+                for k in keys:
+                    raw[k].append(maps[k])
+                if probs is not None:
+                    prob_list.append(probs)
+                if kept is not None:
+                    drawn = [
+                        (base(f, None if probs is None else probs[i]), f.time)
+                        for i, f in enumerate(batch)
+                    ]
+                    kept_bytes += sum(_nbytes(d) for d, _ in drawn)
+                    if kept_bytes <= KEEP_FRAMES_BYTES:
+                        kept.append(drawn)
+                    else:
+                        kept = None  # decode again in pass 2
             scaled = {
                 k: normalize_maps(np.concatenate(v)[None], "clip", zero=k[1] in GRADIENT_KINDS)[0]
                 for k, v in raw.items()
@@ -598,21 +582,16 @@ def render(
         # releases the GIL): the model is done and the cores are the encoder's and ours.
         draw_threads = DRAW_THREADS if passes == 2 else 1
 
-        def encode() -> Iterator[None]:
-            # Drawing and encoding, in order, in their own thread.
-            for image, t in parallel_map(draw, jobs(), workers=draw_threads):
-                writer.write(image, time=None if fps else t)
-                yield None
-
         first = True
-        with contextlib.closing(threaded(encode(), 8)) as frames_written:
-            for _ in frames_written:
-                written += 1
-                if first:  # after the first frame: the model's trace is left out of the rate
-                    bars.start(encode_label, total, 1)
-                    first = False
-                else:
-                    bars.update(1)
+        drawn_frames = parallel_map(draw, jobs(), workers=draw_threads)
+        for image, t in threaded(drawn_frames, maxsize=8):
+            writer.write(image, time=None if fps else t)
+            written += 1
+            if first:  # after the first frame: the model's trace is left out of the rate
+                bars.start(encode_label, total, 1)
+                first = False
+            else:
+                bars.update(1)
         if written == 0:
             raise VizAttnError(f"no frames could be decoded from {video!r} in the chosen range.")
     audio = getattr(writer, "audio", "none") if keep_audio else "dropped"
