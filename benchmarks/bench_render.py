@@ -22,6 +22,9 @@ Each stage's and each render's wall time and cores busy (CPU s / wall s) are
 printed too: a render can beat the limit only by keeping every core busy.
 Every figure is the median of ``--rounds`` (3) interleaved rounds of all five
 measurements, so that a slow spell of the machine hits each alike.
+Everything runs as ``vizattn render`` does: one thread per TensorFlow kernel
+(``--tf-threads default`` for TensorFlow's default), the model's chunks in
+overlapping pieces (``vizattn.hooks.PIECES``).
 Target: render >= 0.9 x the limit. Run: ``python benchmarks/bench_render.py``.
 """
 
@@ -56,11 +59,22 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=16)
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians reported")
+    ap.add_argument(
+        "--tf-threads",
+        choices=["one", "default"],
+        default="one",
+        help="threads per TensorFlow kernel: one, as `vizattn render` runs (the default), "
+        "or TensorFlow's default",
+    )
     args = ap.parse_args(argv)
 
+    from vizattn import _tf
+
+    if args.tf_threads == "one" and not _tf.one_thread_per_kernel():
+        raise SystemExit("TensorFlow already runs kernels on several threads")
     import vizattn
+    from vizattn import hooks, rendering
     from vizattn import overlay as ov
-    from vizattn import rendering
     from vizattn import video as vid
     from vizattn.cache import normalize_maps
 
@@ -69,6 +83,10 @@ def main(argv=None) -> int:
     make_clip(src, seconds=args.seconds, fps=25)
     info = vid.probe(src)
     print(f"input: {info.width}x{info.height}, {info.frame_count} frames at {float(info.fps)} fps")
+    print(
+        f"TensorFlow threads per kernel: {_tf.intra_op_threads() or 'default'}; "
+        f"chunks run in {hooks._pieces()} pieces"
+    )
 
     model = vizattn.build_movinet("a0", simam="frame")
     size = rendering.model_input_size(model, info.height, info.width)

@@ -155,6 +155,46 @@ def test_capture_stream_in_chunks_equals_frame_by_frame(model, clip, streamed, c
     assert checked == 15 * 7 + 1 + 2  # as above, the head's activation and the logits
 
 
+@pytest.mark.parametrize("chunk, pieces", [(4, 2), (4, 4), (3, 2)])
+def test_chunks_in_pieces_equal_frame_by_frame(model, clip, streamed, chunk, pieces, monkeypatch):
+    """A traced stream call runs its chunk as ``pieces`` consecutive pieces inside one
+    loop (``hooks._in_pieces``), when the chunk's length is a multiple of ``pieces``
+    (chunks of 4: pieces of 2 or of 1 frame) and otherwise as one call (chunks of 3,
+    the last padded): the values of frame-by-frame stepping either way."""
+    tf = hooks.tf
+    monkeypatch.setattr(hooks, "PIECES", pieces)
+    monkeypatch.setattr(hooks, "PIECES_ONE_THREAD", pieces)
+    kinds = sorted(hooks.PIECE_KINDS)
+    got = Cache.concat(list(hooks.capture_stream(model, clip, chunk=chunk, kinds=kinds)))
+    checked = 0
+    for name in streamed.names():
+        if cap.kind_of(name) in kinds:
+            _close(got[name], streamed[name])
+            checked += 1
+    assert checked == 15 * 6 + 1 + 2  # 15 blocks x 6 kinds, the stem, the head, the logits
+    # The loop is really there when the chunk splits (and absent when it does not).
+    run = next(f for key, (f, _) in hooks._TRACED[model].items() if key[-1] == pieces)
+    states = init_states(model, (1, chunk, *clip.shape[2:]))
+    x = tf.zeros((1, chunk, *clip.shape[2:]), tf.float32)
+    graph = run.get_concrete_function(x, states, tf.constant([-1], tf.int32)).graph
+    loops = [op for op in graph.get_operations() if op.type in ("While", "StatelessWhile")]
+    assert len(loops) == (1 if chunk % pieces == 0 else 0)
+
+
+def test_pieces_follow_the_threads_per_kernel(monkeypatch):
+    from vizattn import _tf
+
+    monkeypatch.setattr(hooks.tf.config.threading, "get_intra_op_parallelism_threads", lambda: 0)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    assert _tf.intra_op_threads() == 1 and hooks._pieces() == hooks.PIECES_ONE_THREAD
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "x")
+    assert _tf.intra_op_threads() == 0 and hooks._pieces() == hooks.PIECES
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
+    assert hooks._pieces() == hooks.PIECES
+    monkeypatch.setattr(hooks.tf.config.threading, "get_intra_op_parallelism_threads", lambda: 1)
+    assert hooks._pieces() == hooks.PIECES_ONE_THREAD
+
+
 # -- no side effects -------------------------------------------------------------
 
 

@@ -38,6 +38,42 @@ def quiet(verbose: bool = False) -> None:
         pass
 
 
+def one_thread_per_kernel() -> bool:
+    """Runs each TensorFlow kernel on one thread, if TensorFlow has not started yet.
+
+    For a process that streams a video through a stream model and does little
+    else (``vizattn render``): the model's kernels are small, and a second thread
+    per kernel mostly waits, spinning, for its share. With one thread per kernel
+    and the chunk run in overlapping pieces (:data:`vizattn.hooks.PIECES`), the
+    cores run independent kernels instead: MoViNet-A0 streaming a 640x360 video
+    spends ~20% fewer CPU seconds and ~25% less wall time (``benchmarks/README.md``).
+    ``TF_NUM_INTRAOP_THREADS`` set by the user wins.
+
+    Returns:
+      Whether kernels run on one thread (``False`` if TensorFlow had already
+      started with more).
+    """
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    return intra_op_threads() == 1
+
+
+def intra_op_threads() -> int:
+    """Threads per TensorFlow kernel: the configured number, else the environment's,
+    else 0 (TensorFlow's default: one per core)."""
+    import sys
+
+    tf_module = sys.modules.get("tensorflow")
+    configured = 0
+    if tf_module is not None:
+        configured = tf_module.config.threading.get_intra_op_parallelism_threads()
+    if configured:
+        return int(configured)
+    try:
+        return int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0)
+    except ValueError:
+        return 0
+
+
 def import_tf():
     """Returns the ``tensorflow`` module, imported quietly."""
     quiet()

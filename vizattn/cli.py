@@ -415,6 +415,11 @@ def _render(args, say) -> int:
         simam_position=spec.get("simam_position") or "projection",
     )
     del info
+    # All this process does now is stream the video: small kernels, one thread each,
+    # the chunks run in overlapping pieces (vizattn._tf.one_thread_per_kernel).
+    from vizattn import _tf
+
+    _tf.one_thread_per_kernel()
     model = _load(args, say)
     result = rendering.render(
         args.video,

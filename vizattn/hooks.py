@@ -53,7 +53,7 @@ import numpy as np
 
 from vizattn import _probe
 from vizattn import names as _names
-from vizattn._tf import import_tf
+from vizattn._tf import import_tf, intra_op_threads
 from vizattn._threads import threaded
 from vizattn.cache import (
     DEFAULT_KINDS,
@@ -73,6 +73,9 @@ from official.projects.movinet.modeling import movinet_layers  # noqa: E402
 from official.vision.modeling.layers import nn_layers  # noqa: E402
 
 __all__ = [
+    "PIECES",
+    "PIECES_ONE_THREAD",
+    "PIECE_KINDS",
     "capture",
     "capture_stream",
     "endpoints",
@@ -307,16 +310,39 @@ def _frame_logits(model, pooled):
 
 _TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+#: Pieces that a traced stream call splits its chunk into (:func:`_in_pieces`),
+#: when the chunk's length is a multiple; 1 turns pieces off. More pieces overlap
+#: more, but each runs smaller kernels. Fastest for MoViNet-A0 on 2 cores
+#: (``benchmarks/README.md``): 2 with TensorFlow's default threads, 4 with one
+#: thread per kernel (:data:`PIECES_ONE_THREAD`, :func:`vizattn._tf.one_thread_per_kernel`).
+PIECES = 2
 
-def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool):
+#: :data:`PIECES` when each kernel runs on one thread.
+PIECES_ONE_THREAD = 4
+
+
+def _pieces() -> int:
+    return PIECES_ONE_THREAD if intra_op_threads() == 1 else PIECES
+
+
+#: The kinds whose records have one value per frame on axis 1 (or one per piece,
+#: ``se``), which :func:`_in_pieces` can join.
+PIECE_KINDS = frozenset(
+    {"simam", "simam_energy", "simam_input", "activation", "se", "tada", "logits"}
+)
+
+
+def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool, pieces: int = 1):
     """``run(image, states, classes)``, traced once per model and options (the one cache).
 
     Returns ``(records, logits, per_frame_logits, targets, new_states)``.
     ``frame_logits`` (streaming captures) gives the logits and the head's pooled
-    features after every frame.
+    features after every frame. With ``pieces`` > 1 (a causal stream model, no
+    gradient kinds), a chunk whose length is a multiple of ``pieces`` runs as that
+    many consecutive pieces inside one loop (:func:`_in_pieces`): the same values.
     """
     per_model = _TRACED.setdefault(model, {})
-    full_key = (key, frame_logits)
+    full_key = (key, frame_logits, pieces)
     if full_key in per_model:
         return per_model[full_key]
     owners = _owners(model)
@@ -329,8 +355,7 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
     meta: dict[str, dict] = {}
     ref = weakref.ref(model)  # the cache must not keep the model alive
 
-    @tf.function(reduce_retracing=True)
-    def run(image, states, classes):
+    def step(image, states, classes):
         net = ref()
         rec = _probe.Recorder(owners, wants, transform=lambda n, k, v: _reduce(k, v, reduce))
         rec.watch, rec.acts, rec.pool = watch, {}, None
@@ -368,8 +393,87 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
         meta.update(rec.meta)
         return records, logits, per_frame, targets, new_states
 
+    @tf.function(reduce_retracing=True)
+    def run(image, states, classes):
+        if pieces > 1 and not watch:
+            try:
+                return _in_pieces(step, image, states, classes, pieces)
+            except _NoPiecesError:
+                pass
+        return step(image, states, classes)
+
     per_model[full_key] = (run, meta)
     return run, meta
+
+
+class _NoPiecesError(Exception):
+    """Raised while tracing :func:`_in_pieces` when a chunk cannot run in pieces."""
+
+
+def _in_pieces(step, image, states, classes, count: int):
+    """``step`` on ``count`` consecutive pieces of the chunk, states passed along, in one loop.
+
+    A stream model gives the same values on a chunk and on its pieces in turn (the
+    streaming contract). Inside one ``tf.while_loop`` whose iterations may overlap,
+    block ``k`` of piece ``i + 1`` waits only for block ``k`` of piece ``i`` and
+    block ``k - 1`` of piece ``i + 1``, so TensorFlow runs one piece's late blocks
+    beside the next piece's early ones and keeps more cores busy than one call on
+    the whole chunk, whose small kernels leave cores idle. The loop body is traced
+    once, so tracing costs what one call does.
+
+    Every record must have time on axis 1 (one value per frame, or one per piece
+    for ``se``); each piece's records are flattened into one ``[batch, piece, d]``
+    row of a ``TensorArray`` and split again after the loop.
+
+    Raises:
+      _NoPiecesError: while tracing, if the chunk's length is unknown or not a multiple
+        of ``count``, or a record has another layout.
+    """
+    n = image.shape[1]
+    if n is None or n % count or None in image.shape[2:]:
+        raise _NoPiecesError
+    piece = n // count
+    xs = tf.reshape(image, [-1, count, piece, *image.shape[2:]])
+    layout: dict = {}  # filled while the body is traced (once)
+
+    def body(i, states, rows):
+        records, logits, per_frame, _, new_states = step(xs[:, i], states, classes)
+        b = tf.shape(logits)[0]
+        values = {**records, "": tf.repeat(logits[:, None], piece, axis=1)}
+        if per_frame is not None:
+            values[" per_frame"] = per_frame
+        flat = []
+        for name, v in values.items():
+            if v.shape.rank < 2 or None in v.shape[2:]:
+                raise _NoPiecesError
+            if v.shape[1] == 1 and piece > 1 and kind_of(name) == "se":
+                v = tf.broadcast_to(v, [b, piece, *v.shape[2:]])  # one gate per piece
+            elif v.shape[1] != piece:
+                raise _NoPiecesError
+            layout[name] = (v.dtype, v.shape[2:])
+            flat.append(tf.reshape(tf.cast(v, tf.float32), [b, piece, -1]))
+        return i + 1, new_states, rows.write(i, tf.concat(flat, axis=-1))
+
+    rows = tf.TensorArray(tf.float32, size=count)
+    _, states, rows = tf.while_loop(
+        lambda i, *_: i < count,
+        body,
+        (tf.constant(0), states, rows),
+        parallel_iterations=count,
+    )
+    stacked = rows.stack()  # [count, batch, piece, d]
+    flat = tf.reshape(tf.transpose(stacked, [1, 0, 2, 3]), [tf.shape(stacked)[1], n, -1])
+    sizes = [int(np.prod(shape, dtype=np.int64)) for _, shape in layout.values()]
+    out = {}
+    for (name, (dtype, shape)), part in zip(
+        layout.items(), tf.split(flat, sizes, axis=-1), strict=True
+    ):
+        out[name] = tf.cast(tf.reshape(part, [-1, n, *shape]), dtype)
+    logits = out.pop("")[:, -1]
+    per_frame = out.pop(" per_frame", None)
+    predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    targets = tf.where(classes >= 0, classes, predicted)
+    return out, logits, per_frame, targets, states
 
 
 # -- options ---------------------------------------------------------------------
@@ -437,14 +541,19 @@ class _Plan:
             names_key: Any = ("fn", id(names))
         else:
             names_key = names if isinstance(names, str | None) else tuple(names)
-        self.run, self.meta = _traced(
-            model, (names_key, kind_set, reduce), wants, reduce, frame_logits=stream
-        )
         self.class_index = class_index
         self.eager = bool(eager)
         self.taps = _taps_of(model)
         info = model_info(model)
         self.causal = stream and not (info is not None and info.simam == "clip")
+        pieces = (
+            _pieces()
+            if self.causal and not self.per_step and not eager and kind_set <= PIECE_KINDS
+            else 1
+        )
+        self.run, self.meta = _traced(
+            model, (names_key, kind_set, reduce), wants, reduce, frame_logits=stream, pieces=pieces
+        )
 
     def classes(self, batch: int) -> np.ndarray:
         return _classes(self.class_index, batch, self.model)
