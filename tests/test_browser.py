@@ -84,6 +84,12 @@ def lab(tmp_path_factory):
     settings = root / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    # Every cell laid out, on screen or not. JupyterLab's default ("contentVisibility")
+    # skips the layout of cells out of view: an output there measured 0 pixels, and
+    # scrolling to it did not always lay it out (CI: 0-wide screenshot, and a 30 s wait).
+    notebook = root / "settings" / "@jupyterlab" / "notebook-extension"
+    notebook.mkdir(parents=True)
+    (notebook / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -243,12 +249,12 @@ return Array.from(document.querySelectorAll('.jp-OutputArea-output'))
 """
 
 _PICK_JS = """
-// The first widget output holding a figure (img) and a control; returns its index.
+// The first widget output holding a figure (img) and a control, or null.
 const outs = Array.from(document.querySelectorAll('.jp-OutputArea-output'));
 const i = outs.findIndex(o => o.querySelector('.jupyter-widgets img') &&
   (o.querySelector('.noUi-handle') || o.querySelector('.widget-dropdown select') ||
    o.querySelector('.widget-checkbox input')));
-return i;
+return i >= 0 ? outs[i] : null;
 """
 
 
@@ -341,17 +347,16 @@ def _check_notebook(browser, name: str, path: Path, screenshots: Path) -> None:
         assert bad not in text, f"{name}: {bad!r} shown in the page"
     browser.save_screenshot(str(screenshots / f"{stem}_page.png"))
 
-    index = browser.execute_script(_PICK_JS)
-    assert index is not None and index >= 0, f"{name}: no explorer with a control found"
-    area = browser.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output")[index]
-    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", area)
-    # JupyterLab lays out a cell scrolled into view a moment later: until then its
-    # output is 0 pixels wide, and Chromium refuses to take its screenshot (seen once).
-    _wait(
-        lambda: area.size["width"] > 0 and area.size["height"] > 0,
-        30,
-        "the widget's output to be laid out after scrolling to it",
-    )
+    area = browser.execute_script(_PICK_JS)  # the element itself: no index to go stale
+    assert area is not None, f"{name}: no explorer with a control found"
+
+    def laid_out() -> bool:
+        # Scrolled to again at every poll: a scroll made before the page settled
+        # can miss. Chromium refuses the screenshot of a 0-wide element.
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", area)
+        return area.size["width"] > 0 and area.size["height"] > 0
+
+    _wait(laid_out, 30, "the widget's output to be laid out after scrolling to it")
     area.screenshot(str(screenshots / f"{stem}_widget_before.png"))
     moved = _move_one_control(browser, area)
     time.sleep(0.5)
