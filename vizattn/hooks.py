@@ -43,6 +43,7 @@ Your own modules: :func:`register_probe` makes any layer class capturable.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime
 import weakref
@@ -606,11 +607,12 @@ def _classes(class_index, batch: int, model) -> np.ndarray:
 # -- the streaming core ----------------------------------------------------------
 
 
-def _chunks(frames, chunk: int, size) -> Iterator[tuple[np.ndarray, bool]]:
-    """``(x, is_last)`` with ``x`` float32 ``[batch, n, h, w, 3]``.
+def _chunks(frames, chunk: int, size) -> Iterator[np.ndarray]:
+    """Float32 ``[batch, n, h, w, 3]`` chunks of ``chunk`` frames; only the last may be shorter.
 
     Chunks are stacked and preprocessed in a background thread, up to two ahead,
     so that resizing chunk ``i + 1`` overlaps the model's call on chunk ``i``.
+    Each is yielded as soon as it is ready (no look-ahead for the last one).
     """
 
     def groups() -> Iterator[np.ndarray]:
@@ -629,14 +631,20 @@ def _chunks(frames, chunk: int, size) -> Iterator[tuple[np.ndarray, bool]]:
         if batch:
             yield as_clip(np.stack(batch), size=size)
 
-    it = threaded(groups(), 2)
-    current = next(it, None)
-    if current is None:
+    empty = True
+    for x in threaded(groups(), 2):
+        empty = False
+        yield x
+    if empty:
         raise VizAttnError("no frames to run; the clip or video is empty.")
-    for following in it:
-        yield current, False
-        current = following
-    yield current, True
+
+
+def _chunk_shape(frames, chunk: int, size) -> tuple[int, ...] | None:
+    """The shape of :func:`_chunks`'s chunks, when known before the first is decoded:
+    frames one by one, resized to ``size``."""
+    if size is None or isinstance(frames, np.ndarray) or hasattr(frames, "numpy"):
+        return None
+    return (1, int(chunk), int(size[0]), int(size[1]), 3)
 
 
 def _attention_rows(value: np.ndarray, start: int, n: int, window: int) -> np.ndarray:
@@ -676,15 +684,33 @@ def _step(plan: _Plan, x: np.ndarray, states, classes):
 
 
 def _run_stream(
-    plan: _Plan, chunks: Iterator[tuple[np.ndarray, bool]], *, clip_logits: bool = False
+    plan: _Plan,
+    chunks: Iterator[np.ndarray],
+    *,
+    clip_logits: bool = False,
+    shape: tuple[int, ...] | None = None,
 ) -> Iterator[Cache]:
+    """The one streaming loop: ``plan`` on every chunk, states carried.
+
+    With the chunks' ``shape`` known in advance, the zero states (tens of
+    milliseconds of eager work) are made in a thread while the first chunk is
+    decoded and resized, instead of after it.
+    """
+    zero = None
+    if shape is not None and is_stream(plan.model):
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vizattn-states")
+        zero = pool.submit(init_states, plan.model, shape)
+        pool.shutdown(wait=False)  # the thread ends with its one task
     states = None
     start = 0
     info = model_info(plan.model)
-    for x, last in chunks:
+    for x in chunks:
         b, n = x.shape[:2]
         if states is None:
-            states = init_states(plan.model, x.shape)
+            same = shape is not None and (b, *x.shape[2:]) == (shape[0], *shape[2:])
+            states = zero.result() if zero is not None and same else None
+            if states is None:
+                states = init_states(plan.model, x.shape)
         classes = plan.classes(b)
         step_states: list[dict] = []
         if plan.per_step:
@@ -707,7 +733,7 @@ def _run_stream(
             target = np.stack(targets, axis=1)
         else:
             feed = x
-            if plan.causal and not plan.eager and last and start > 0 and n < plan.chunk:
+            if plan.causal and not plan.eager and start > 0 and n < plan.chunk:
                 # Pad the stream's last, short chunk with its last frame so the traced
                 # function is reused: causal outputs of real frames cannot depend on it.
                 pad = np.repeat(x[:, -1:], plan.chunk - n, axis=1)
@@ -803,7 +829,9 @@ def capture_stream(
         chunk=chunk,
         eager=eager,
     )
-    yield from _run_stream(plan, _chunks(frames, plan.chunk, size))
+    yield from _run_stream(
+        plan, _chunks(frames, plan.chunk, size), shape=_chunk_shape(frames, plan.chunk, size)
+    )
 
 
 def capture(
