@@ -147,12 +147,18 @@ def test_capture_stream_in_chunks_equals_frame_by_frame(model, clip, streamed, c
     """
     kinds = [*SPATIAL_KINDS, "se", "tada", "tada_attention", "logits"]
     got = Cache.concat(list(hooks.capture_stream(model, clip, chunk=chunk, kinds=kinds)))
+    checked = _close_to_stepping(got, streamed, kinds)
+    assert checked == 15 * 7 + 1 + 2  # as above, the head's activation and the logits
+
+
+def _close_to_stepping(got: Cache, streamed: Cache, kinds) -> int:
+    """Compares every array of ``kinds`` with frame-by-frame stepping; returns how many."""
     checked = 0
     for name in streamed.names():
         if cap.kind_of(name) in kinds:
             _close(got[name], streamed[name])
             checked += 1
-    assert checked == 15 * 7 + 1 + 2  # as above, the head's activation and the logits
+    return checked
 
 
 @pytest.mark.parametrize("chunk, pieces", [(4, 2), (4, 4), (3, 2)])
@@ -166,11 +172,7 @@ def test_chunks_in_pieces_equal_frame_by_frame(model, clip, streamed, chunk, pie
     monkeypatch.setattr(hooks, "PIECES_ONE_THREAD", pieces)
     kinds = sorted(hooks.PIECE_KINDS)
     got = Cache.concat(list(hooks.capture_stream(model, clip, chunk=chunk, kinds=kinds)))
-    checked = 0
-    for name in streamed.names():
-        if cap.kind_of(name) in kinds:
-            _close(got[name], streamed[name])
-            checked += 1
+    checked = _close_to_stepping(got, streamed, kinds)
     assert checked == 15 * 6 + 1 + 2  # 15 blocks x 6 kinds, the stem, the head, the logits
     # The loop is really there when the chunk splits (and absent when it does not).
     run = next(f for key, (f, _) in hooks._TRACED[model].items() if key[-1] == pieces)
@@ -182,7 +184,22 @@ def test_chunks_in_pieces_equal_frame_by_frame(model, clip, streamed, chunk, pie
 
 
 def test_pieces_follow_the_threads_per_kernel(monkeypatch):
+    import os
+    import subprocess
+    import sys
+
     from vizattn import _tf
+
+    # Before TensorFlow starts, one thread per kernel can be asked for (as the CLI's
+    # render does); after, TensorFlow's threads stay, and the answer says so.
+    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
+    code = "from vizattn import _tf; print(_tf.one_thread_per_kernel(), _tf.intra_op_threads())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["True", "1"], out.stderr[-2000:]
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    hooks.tf.constant(0)  # TensorFlow has started here
+    assert _tf.one_thread_per_kernel() is False
+    assert "TF_NUM_INTRAOP_THREADS" not in os.environ
 
     monkeypatch.setattr(hooks.tf.config.threading, "get_intra_op_parallelism_threads", lambda: 0)
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")

@@ -51,9 +51,18 @@ def one_thread_per_kernel() -> bool:
 
     Returns:
       Whether kernels run on one thread (``False`` if TensorFlow had already
-      started with more).
+      started with more, or the user asked for more).
     """
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    import sys
+
+    if "TF_NUM_INTRAOP_THREADS" not in os.environ:
+        tf_module = sys.modules.get("tensorflow")
+        if tf_module is not None:
+            try:
+                tf_module.config.threading.set_intra_op_parallelism_threads(1)
+            except RuntimeError:  # TensorFlow has started: its threads are set
+                return intra_op_threads() == 1
+        os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
     return intra_op_threads() == 1
 
 
