@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 _QUIET_DONE = False
@@ -53,8 +54,6 @@ def one_thread_per_kernel() -> bool:
       Whether kernels run on one thread (``False`` if TensorFlow had already
       started with more, or the user asked for more).
     """
-    import sys
-
     if "TF_NUM_INTRAOP_THREADS" not in os.environ:
         tf_module = sys.modules.get("tensorflow")
         if tf_module is not None:
@@ -69,8 +68,6 @@ def one_thread_per_kernel() -> bool:
 def intra_op_threads() -> int:
     """Threads per TensorFlow kernel: the configured number, else the environment's,
     else 0 (TensorFlow's default: one per core)."""
-    import sys
-
     tf_module = sys.modules.get("tensorflow")
     configured = 0
     if tf_module is not None:

@@ -407,6 +407,10 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
     return run, meta
 
 
+# Keys of _in_pieces' rows beside the records' names (which always hold a "/").
+_PIECE_LOGITS, _PIECE_PER_FRAME = "logits of the piece", "per-frame logits"
+
+
 class _NoPiecesError(Exception):
     """Raised while tracing :func:`_in_pieces` when a chunk cannot run in pieces."""
 
@@ -440,9 +444,9 @@ def _in_pieces(step, image, states, classes, count: int):
     def body(i, states, rows):
         records, logits, per_frame, _, new_states = step(xs[:, i], states, classes)
         b = tf.shape(logits)[0]
-        values = {**records, "": tf.repeat(logits[:, None], piece, axis=1)}
+        values = {**records, _PIECE_LOGITS: tf.repeat(logits[:, None], piece, axis=1)}
         if per_frame is not None:
-            values[" per_frame"] = per_frame
+            values[_PIECE_PER_FRAME] = per_frame
         flat = []
         for name, v in values.items():
             if v.shape.rank < 2 or None in v.shape[2:]:
@@ -470,8 +474,8 @@ def _in_pieces(step, image, states, classes, count: int):
         layout.items(), tf.split(flat, sizes, axis=-1), strict=True
     ):
         out[name] = tf.cast(tf.reshape(part, [-1, n, *shape]), dtype)
-    logits = out.pop("")[:, -1]
-    per_frame = out.pop(" per_frame", None)
+    logits = out.pop(_PIECE_LOGITS)[:, -1]
+    per_frame = out.pop(_PIECE_PER_FRAME, None)
     predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
     targets = tf.where(classes >= 0, classes, predicted)
     return out, logits, per_frame, targets, states
@@ -707,9 +711,9 @@ def _run_stream(
     for x in chunks:
         b, n = x.shape[:2]
         if states is None:
-            same = shape is not None and (b, *x.shape[2:]) == (shape[0], *shape[2:])
-            states = zero.result() if zero is not None and same else None
-            if states is None:
+            if zero is not None and (b, *x.shape[2:]) == (shape[0], *shape[2:]):
+                states = zero.result()
+            else:
                 states = init_states(plan.model, x.shape)
         classes = plan.classes(b)
         step_states: list[dict] = []

@@ -440,12 +440,9 @@ def render(
     eager = model_chunk is not None
     model_chunk = model_chunk or int(chunk)
 
-    def model_pass(label: str | None, ahead: int) -> Iterator[tuple[list, dict, np.ndarray | None]]:
-        """The model over the video, in its own thread, ``ahead`` chunks ahead at most
-        (with a progress bar called ``label``, if any)."""
-        return threaded(_model_pass(label), ahead)
-
-    def _model_pass(label: str | None) -> Iterator[tuple[list, dict, np.ndarray | None]]:
+    def model_pass(label: str | None) -> Iterator[tuple[list, dict, np.ndarray | None]]:
+        """The model over the video (with a progress bar called ``label``, if any); its
+        callers run it in its own thread (``threaded``)."""
         if eager:
             say("running the model without tracing (a short video)")
         else:
@@ -528,7 +525,7 @@ def render(
             kept: list | None = []
             kept_bytes = 0
 
-            for batch, maps, probs in model_pass("pass 1/2: model", 2):
+            for batch, maps, probs in threaded(model_pass("pass 1/2: model"), 2):
                 for k in keys:
                     raw[k].append(maps[k])
                 if probs is not None:
@@ -568,7 +565,9 @@ def render(
             # and encoding always have frames for the cores the model leaves idle.
             frame_bytes = max(1, int(info.width or 1) * int(info.height or 1) * 3)
             # Its bar counts frames written, which is what lags.
-            items = model_pass(None, max(2, MODEL_AHEAD_BYTES // (frame_bytes * model_chunk)))
+            items = threaded(
+                model_pass(None), max(2, MODEL_AHEAD_BYTES // (frame_bytes * model_chunk))
+            )
 
             def jobs():
                 for batch, maps, probs in items:
