@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from vizattn import cli, hooks, rendering
+from vizattn.cache import softmax
 from vizattn.models import as_clip
 from vizattn.testing import synthetic_clip
 from vizattn.video import VideoWriter, read_all
@@ -103,6 +104,10 @@ def test_predict_command_json_and_every(movinet, video, monkeypatch, capsys):
     x = as_clip(read_all(video)[0], size=(32, 42))
     last = hooks.predict_stream(model, x)[0, -1]
     assert result["clip"]["top"][0]["index"] == int(np.argmax(last))
+    # ...with their probabilities: the softmax of those logits, taken once.
+    expected = softmax(np.asarray(last, np.float64))
+    top = [t["index"] for t in result["clip"]["top"]]
+    np.testing.assert_allclose(probs, expected[top], atol=1e-6)
 
 
 def test_predict_command_bad_arguments(video, capsys):

@@ -470,23 +470,24 @@ def _predict(args, say) -> int:
     model = _load(args, say)
     import numpy as np
 
+    from vizattn.cache import LOGITS_NAME
     from vizattn.hooks import capture_stream
     from vizattn.labels import class_names, top_k
     from vizattn.rendering import model_input_size
 
     names = class_names(model, labels_file=args.labels)
     size = model_input_size(model, info.height, info.width, args.resolution)
-    probs = []
+    logits = []  # top_k takes logits and gives their softmax
     rng = {"start": args.start, "end": args.end, "max_frames": args.max_frames}
     with vid.VideoReader(args.video, **rng) as reader:
         for cache in capture_stream(model, reader, chunk=args.chunk, kinds=["logits"], size=size):
-            probs.append(cache.probabilities()[0])
+            logits.append(cache[LOGITS_NAME][0])
         if reader.truncated and not args.allow_truncated:
             raise VizAttnError(
                 f"{args.video!r} is truncated after {reader.frames_read} frames "
                 f"({reader.truncated_reason}); pass --allow-truncated to use what decodes."
             )
-    p = np.concatenate(probs)
+    z = np.concatenate(logits)  # [time, classes]
     fps = float(info.fps or 25)
 
     def entry(t: int) -> dict:
@@ -495,17 +496,17 @@ def _predict(args, say) -> int:
             "time": round((t + 1) / fps, 3),
             "top": [
                 {"class": name, "index": int(i), "probability": round(float(q), 6)}
-                for name, i, q in top_k(p[t], args.top, names)
+                for name, i, q in top_k(z[t], args.top, names)
             ],
         }
 
-    result = {"video": args.video, "frames": int(len(p)), "clip": entry(len(p) - 1)}
+    result = {"video": args.video, "frames": int(len(z)), "clip": entry(len(z) - 1)}
     if args.every:
-        result["every"] = [entry(t) for t in range(args.every - 1, len(p), args.every)]
+        result["every"] = [entry(t) for t in range(args.every - 1, len(z), args.every)]
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{args.video}: {len(p)} frames; top {args.top} after the last frame:")
+    print(f"{args.video}: {len(z)} frames; top {args.top} after the last frame:")
     for item in result["clip"]["top"]:
         print(f"  {item['probability']:7.4f}  {item['class']}  ({item['index']})")
     for row in result.get("every", []):
