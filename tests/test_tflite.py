@@ -300,6 +300,7 @@ def test_render_and_predict_commands_on_the_real_model(converted, tmp_path, monk
     assert code == 0
     result = __import__("json").loads(out)
     assert result["clip"]["top"][0]["class"] == "carving ice"
+    assert result["clip"]["top"][0]["probability"] > 0.5  # the runtime says 0.91
     frames = tmp_path / "frames"
     argv = [
         "render",
@@ -324,3 +325,42 @@ def test_render_and_predict_commands_on_the_real_model(converted, tmp_path, monk
         image = next(c.decode(video=0)).to_ndarray(format="rgb24")
     assert image.shape[0] > 172 and image.shape[1] >= 172  # frame, then strip and colour bar
     np.testing.assert_array_less(0, image[172:].std())  # the strip and the bar are drawn
+
+
+def test_native_quiet_drops_native_stderr_unless_verbose(capfd, monkeypatch):
+    """What C++ writes to file descriptor 2 is dropped inside the block, and kept with -v;
+    Python's stderr works after."""
+    import os
+    import sys
+
+    from vizattn import _tf
+
+    monkeypatch.setattr(_tf, "_VERBOSE", False)
+    with _tf.native_quiet():
+        os.write(2, b"native noise\n")
+    print("python after", file=sys.stderr)
+    monkeypatch.setattr(_tf, "_VERBOSE", True)
+    with _tf.native_quiet():
+        os.write(2, b"verbose native\n")
+    err = capfd.readouterr().err
+    assert "native noise" not in err
+    assert "python after" in err and "verbose native" in err
+
+
+@needs_fixtures
+@pytest.mark.parametrize("reader", ["TFLiteStream", "inspect"])
+def test_litert_delegate_line_is_silenced(reader):
+    """LiteRT prints ``INFO: Created TensorFlow Lite XNNPACK delegate`` once per process,
+    from C++, when it allocates; a fresh process loading the official model prints nothing."""
+    import subprocess
+    import sys
+
+    code = "import numpy as np; from vizattn import tflite; " + (
+        f"s = tflite.TFLiteStream({str(TFLITE)!r}); "
+        "s.step(np.zeros((1, 1, *s.input_size, 3), np.float32))"
+        if reader == "TFLiteStream"
+        else f"tflite.inspect_tflite({str(TFLITE)!r})"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "XNNPACK" not in run.stderr, run.stderr

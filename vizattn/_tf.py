@@ -7,18 +7,22 @@ nothing heavy until a command really needs a model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 _QUIET_DONE = False
+_VERBOSE = False
 
 
 def quiet(verbose: bool = False) -> None:
     """Silences TensorFlow's C++ and Python log noise unless ``verbose``."""
-    global _QUIET_DONE
+    global _QUIET_DONE, _VERBOSE
     if verbose:
+        _VERBOSE = True
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -37,6 +41,34 @@ def quiet(verbose: bool = False) -> None:
         absl_logging.set_verbosity(absl_logging.ERROR)
     except ImportError:  # pragma: no cover
         pass
+
+
+@contextlib.contextmanager
+def native_quiet() -> Iterator[None]:
+    """Drops what native code writes to stderr inside the block, unless verbose.
+
+    LiteRT prints ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.``
+    from C++ whenever it builds an interpreter, whatever ``TF_CPP_MIN_LOG_LEVEL``
+    says; only redirecting file descriptor 2 silences it. Python's own
+    ``sys.stderr`` is flushed before and keeps working after. Keep the block
+    short: other threads' stderr output inside it is dropped too.
+    """
+    if _VERBOSE:
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to redirect
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def one_thread_per_kernel() -> bool:

@@ -66,6 +66,7 @@ from typing import Any
 
 import numpy as np
 
+from vizattn._tf import native_quiet
 from vizattn.errors import VizAttnError
 
 __all__ = [
@@ -183,10 +184,11 @@ class _Graph:
         cls = _interpreter_class()
         try:
             kwargs = {"experimental_preserve_all_tensors": True} if preserve_all_tensors else {}
-            with warnings.catch_warnings():  # "intended for debugging": that is the use here
+            # "intended for debugging": that is the use here
+            with warnings.catch_warnings(), native_quiet():
                 warnings.filterwarnings("ignore", ".*experimental_preserve_all_tensors")
                 self.interpreter = cls(model_path=self.path, **kwargs)
-            self.interpreter.allocate_tensors()
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             first = " ".join(str(e).split())[:160]
             raise VizAttnError(
@@ -749,9 +751,11 @@ class TFLiteStream:
             raise VizAttnError(f"TFLite file {self.path!r} does not exist; pass {EXPECTED}.")
         cls = _interpreter_class()
         kwargs = {"num_threads": num_threads} if num_threads else {}
-        self.interpreter = cls(model_path=self.path, **kwargs)
-        signatures = self.interpreter.get_signature_list()
-        self._runner = self.interpreter.get_signature_runner(next(iter(signatures)))
+        with native_quiet():  # LiteRT's INFO line about its CPU delegate, when it allocates
+            self.interpreter = cls(model_path=self.path, **kwargs)
+            self.interpreter.allocate_tensors()
+            signatures = self.interpreter.get_signature_list()
+            self._runner = self.interpreter.get_signature_runner(next(iter(signatures)))
         self._inputs = self._runner.get_input_details()
         if "image" not in self._inputs:
             raise VizAttnError(f"{self.path} has no 'image' input; pass {EXPECTED}.")
