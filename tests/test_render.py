@@ -268,6 +268,25 @@ def test_render_range_grid_side_by_side_and_predictions(video, model, tmp_path, 
     assert _read(side)["size"][1] >= 2 * 64  # frame | raw map
 
 
+def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path):
+    """A stream's first steps have far larger gradients, so one scale per clip would leave
+    later Grad-CAM frames black: gradient kinds default to one scale per frame (one pass),
+    other kinds, or a mix, to one per clip (two passes); an explicit normalize wins."""
+
+    def passes(kind, normalize=None):
+        return rendering.render(
+            str(video), model=model, kind=kind, normalize=normalize, progress=False,
+            output=str(tmp_path / f"{'_'.join(kind)}_{normalize}.mp4"), on_message=lambda m: None,
+        ).passes  # fmt: skip
+
+    assert passes(["gradcam"]) == 1
+    assert passes(["grad_x_act"]) == 1
+    assert passes(["simam"]) == 2
+    assert passes(["simam", "gradcam"]) == 2
+    assert passes(["gradcam"], "clip") == 2
+    assert passes(["simam"], "frame") == 1
+
+
 # -- bad input --------------------------------------------------------------------
 
 

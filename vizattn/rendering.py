@@ -66,6 +66,7 @@ __all__ = [
     "RenderResult",
     "check_look",
     "check_render_request",
+    "default_normalize",
     "default_output",
     "eager_chunk",
     "map_stream",
@@ -161,7 +162,7 @@ def check_look(
     *,
     alpha: float = 0.5,
     colormap: str = "inferno",
-    normalize: str = "clip",
+    normalize: str | None = None,
     layout: str = "overlay",
     chunk: int = 16,
 ) -> None:
@@ -170,7 +171,7 @@ def check_look(
 
     if not layers or not kinds:
         raise VizAttnError("give at least one layer (--layer) and one kind (--kind).")
-    if normalize not in ("clip", "frame"):
+    if normalize is not None and normalize not in ("clip", "frame"):
         raise VizAttnError(f"unknown normalize {normalize!r}; use 'clip' or 'frame'.")
     if layout not in ("overlay", "side-by-side", "grid"):
         raise VizAttnError(f"unknown layout {layout!r}; use overlay, side-by-side or grid.")
@@ -179,6 +180,23 @@ def check_look(
     if int(chunk) < 1:
         raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
     colorize(np.zeros((1, 1), np.float32), colormap)  # validates the colormap name
+
+
+def default_normalize(kinds: Sequence[str]) -> str:
+    """How :func:`render` scales maps when not told: ``"frame"`` when every kind is a
+    gradient kind (``gradcam``, ``grad_x_act``), ``"clip"`` otherwise.
+
+    In a stream, step t explains prediction t, and the first predictions, made
+    from a few frames, have far larger gradients: on the demo clip, Grad-CAM's
+    largest value at frame 0 is ~40 times the median frame's, so one scale for
+    the clip leaves most frames black. Each frame on its own scale is also what
+    Grad-CAM tools do for single images. Pass ``normalize="clip"`` to compare
+    frames anyway.
+
+    >>> default_normalize(["gradcam"]), default_normalize(["simam", "gradcam"])
+    ('frame', 'clip')
+    """
+    return "frame" if kinds and all(k in GRADIENT_KINDS for k in kinds) else "clip"
 
 
 def default_output(video: str, layers: Sequence[str], kinds: Sequence[str]) -> str:
@@ -353,7 +371,7 @@ def render(
     resolution: int | None = None,
     alpha: float = 0.5,
     colormap: str = "inferno",
-    normalize: str = "clip",
+    normalize: str | None = None,
     layout: str = "overlay",
     predictions: bool = False,
     labels: str | None = None,
@@ -382,7 +400,8 @@ def render(
         default ``{stem}_{layer}_{kind}.mp4`` next to the input.
       resolution: the model's input size (shorter side); see :func:`model_input_size`.
       alpha, colormap: how the heatmap is drawn.
-      normalize: ``"clip"`` (one scale, two passes) or ``"frame"``.
+      normalize: ``"clip"`` (one scale, two passes) or ``"frame"``; ``None``:
+        :func:`default_normalize` (per frame for gradient kinds, else per clip).
       layout: ``"overlay"``, ``"side-by-side"`` (frame | raw map) or ``"grid"``.
       predictions: add a strip with the top classes and probabilities over time.
       labels: a file of class names (default: the model's; Kinetics-600 for 600 classes).
@@ -409,6 +428,7 @@ def render(
     )  # fmt: skip
     if (len(layers) > 1 or len(kinds) > 1) and layout != "grid":
         layout = "grid"
+    normalize = normalize or default_normalize(kinds)
     info = vid.probe(video)
     output = output or default_output(video, layers, kinds)
     vid.check_output_path(output, inputs=[video])
