@@ -377,3 +377,19 @@ def test_cache_names_are_stable_and_option_dependent():
     assert a.startswith("clip-") and a.endswith(".npz")
     assert a != bp.cache_name("gs://b/w/clip.mp4", key)
     assert a != bp.cache_name("gs://b/v/clip.mp4", {**key, "chunk": 8})
+
+
+def test_cli_batch_failures_are_one_vizattn_line(capsys):
+    """A video that fails in ``vizattn batch`` is said as one ``vizattn: PATH failed: WHY``
+    line (nothing with -q), not in logging's ``WARNING:vizattn:`` format."""
+    import logging
+
+    from vizattn import cli
+
+    said: list[str] = []
+    logger = logging.getLogger("vizattn")
+    with cli._logs_to(said.append):
+        logger.warning("%s failed: %s", "/v/bad.mp4", "not a video file:\n  pass an .mp4")
+    logger.warning("after the command")  # the handler is gone again
+    assert said == ["/v/bad.mp4 failed: not a video file: pass an .mp4"]
+    assert "WARNING:vizattn" not in capsys.readouterr().err

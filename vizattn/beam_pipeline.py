@@ -759,7 +759,7 @@ class _CaptureVideos(beam.DoFn):
             yield self._process(item)
         except Exception as e:  # a bad video must not stop the job
             _counter("videos_failed").inc()
-            log.warning("vizattn batch: %s failed: %s", item.path, _one_line(e))
+            log.warning("%s failed: %s", item.path, _one_line(e))
             yield beam.pvalue.TaggedOutput(_FAILED, (item.path, _one_line(e)))
 
     def _process(self, item: VideoItem) -> dict[str, Any]:

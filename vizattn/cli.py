@@ -29,11 +29,13 @@ the traceback); Ctrl-C exits 130 and leaves no partial output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 
 __all__ = ["main"]
 
@@ -658,26 +660,47 @@ def _batch(args, say) -> int:
         arch["simam"] = None
     if args.seed is not None:
         arch["seed"] = args.seed
-    result = run_batch(
-        args.inputs,
-        args.out,
-        checkpoint=_weights(args),
-        build_options=arch,
-        size=args.size,
-        chunk=args.chunk,
-        masks_dir=args.masks_dir,
-        kinds=_split(args.kinds) or DEFAULT_KINDS,
-        names=_split(args.names) or None,
-        reduce=None if args.reduce == "none" else args.reduce,
-        top_k=args.top_k,
-        runner=args.runner,
-        pipeline_args=args.beam_args,
-        force=args.force,
-    )
+    with _logs_to(say):  # a video that fails: "vizattn: PATH failed: WHY"
+        result = run_batch(
+            args.inputs,
+            args.out,
+            checkpoint=_weights(args),
+            build_options=arch,
+            size=args.size,
+            chunk=args.chunk,
+            masks_dir=args.masks_dir,
+            kinds=_split(args.kinds) or DEFAULT_KINDS,
+            names=_split(args.names) or None,
+            reduce=None if args.reduce == "none" else args.reduce,
+            top_k=args.top_k,
+            runner=args.runner,
+            pipeline_args=args.beam_args,
+            force=args.force,
+        )
     print(describe(result))
     counters = result.get("counters", {})
     done = counters.get("videos_done", 0) + counters.get("videos_skipped", 0)
     return 1 if counters.get("videos_failed", 0) and not done else 0
+
+
+@contextlib.contextmanager
+def _logs_to(say: Callable[[str], None]) -> Iterator[None]:
+    """Routes the ``vizattn`` logger's warnings to ``say`` (one ``vizattn: ...`` line
+    each, none with -q) instead of Python's or Beam's ``WARNING:vizattn:`` format."""
+
+    class Say(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            say(" ".join(record.getMessage().split()))
+
+    logger = logging.getLogger("vizattn")
+    handler, propagate = Say(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _demo(args, say) -> int:
