@@ -48,8 +48,8 @@ def native_quiet() -> Iterator[None]:
     """Drops what native code writes to stderr inside the block, unless verbose.
 
     LiteRT prints ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.``
-    from C++ whenever it builds an interpreter, whatever ``TF_CPP_MIN_LOG_LEVEL``
-    says; only redirecting file descriptor 2 silences it. Python's own
+    from C++ the first time an interpreter allocates its tensors, whatever
+    ``TF_CPP_MIN_LOG_LEVEL`` says; only redirecting file descriptor 2 silences it. Python's own
     ``sys.stderr`` is flushed before and keeps working after. Keep the block
     short: other threads' stderr output inside it is dropped too.
     """
