@@ -86,8 +86,10 @@ print(
 #
 # Press Play, or move the frame slider. A block (`block3`) averages its layers; `kind`
 # switches between SimAM's attention, its energy, its input and Grad-CAM; `scale` between one
-# scale for the whole clip (changes over time show), per frame, and raw values. The last panel
-# is the ground truth.
+# scale for the whole clip (changes over time show), per frame, and raw values. `auto`, the
+# default, scales Grad-CAM per frame and the rest per clip: a stream's first predictions have
+# far larger gradients, and one scale for the clip would leave Grad-CAM's later frames black.
+# The last panel is the ground truth.
 
 # %%
 vizattn.widgets.overlay_explorer(cache, frames, {"masks": masks, "names": truth["names"]}, fps=fps)

@@ -84,6 +84,20 @@ def test_overlay_explorer(cache, frames):
     assert _moves(ex, "normalize", None)
 
 
+def test_overlay_explorer_scales_gradients_per_frame_by_default(cache, frames):
+    """``auto`` (the default) draws Grad-CAM per frame and SimAM per clip: switching to
+    that mode changes nothing, switching to the other does."""
+    ex = widgets.overlay_explorer(cache, frames, kind="gradcam")
+    assert ex.controls["normalize"].value == "auto"
+    assert not _moves(ex, "normalize", "frame")
+    assert _moves(ex, "normalize", "clip")
+    ex = widgets.overlay_explorer(cache, frames, kind="simam")
+    assert not _moves(ex, "normalize", "clip")
+    assert _moves(ex, "normalize", "frame")
+    with pytest.raises(VizAttnError, match="normalize"):
+        widgets.overlay_explorer(cache, frames, normalize="per clip")
+
+
 def test_overlay_explorer_float_frames_and_errors(cache, frames):
     ex = widgets.overlay_explorer(cache, frames.astype(np.float32) / 255)
     assert _moves(ex, "frame", 2)

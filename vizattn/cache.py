@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -59,6 +59,7 @@ __all__ = [
     "MAP_KINDS",
     "SPATIAL_KINDS",
     "Cache",
+    "default_normalize",
     "kind_of",
     "load_cache",
     "normalize_maps",
@@ -92,6 +93,24 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     z = np.asarray(logits, np.float64)
     z = np.exp(z - z.max(axis=axis, keepdims=True))
     return (z / z.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+def default_normalize(kinds: Sequence[str]) -> str:
+    """How maps are scaled for display when not told: ``"frame"`` when every kind is
+    a gradient kind (``gradcam``, ``grad_x_act``), ``"clip"`` otherwise.
+
+    In a stream, step t explains prediction t, and the first predictions, made
+    from a few frames, have far larger gradients: on the demo clip, Grad-CAM's
+    largest value at frame 0 is ~40 times the median frame's, so one scale for
+    the clip leaves most frames black. Each frame on its own scale is also what
+    Grad-CAM tools do for single images. :func:`vizattn.rendering.render` and
+    :func:`vizattn.widgets.overlay_explorer` follow this rule unless told.
+
+    >>> default_normalize(["gradcam"]), default_normalize(["simam", "gradcam"])
+    ('frame', 'clip')
+    """
+    kinds = list(kinds)
+    return "frame" if kinds and all(k in GRADIENT_KINDS for k in kinds) else "clip"
 
 
 def normalize_maps(maps: np.ndarray, how: str | None = "clip", *, zero: bool = False) -> np.ndarray:

@@ -52,7 +52,7 @@ import numpy as np
 
 from vizattn import names as _names
 from vizattn._threads import parallel_map, threaded
-from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, normalize_maps
+from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, default_normalize, normalize_maps
 from vizattn.errors import VizAttnError
 
 __all__ = [
@@ -66,7 +66,6 @@ __all__ = [
     "RenderResult",
     "check_look",
     "check_render_request",
-    "default_normalize",
     "default_output",
     "eager_chunk",
     "map_stream",
@@ -180,23 +179,6 @@ def check_look(
     if int(chunk) < 1:
         raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
     colorize(np.zeros((1, 1), np.float32), colormap)  # validates the colormap name
-
-
-def default_normalize(kinds: Sequence[str]) -> str:
-    """How :func:`render` scales maps when not told: ``"frame"`` when every kind is a
-    gradient kind (``gradcam``, ``grad_x_act``), ``"clip"`` otherwise.
-
-    In a stream, step t explains prediction t, and the first predictions, made
-    from a few frames, have far larger gradients: on the demo clip, Grad-CAM's
-    largest value at frame 0 is ~40 times the median frame's, so one scale for
-    the clip leaves most frames black. Each frame on its own scale is also what
-    Grad-CAM tools do for single images. Pass ``normalize="clip"`` to compare
-    frames anyway.
-
-    >>> default_normalize(["gradcam"]), default_normalize(["simam", "gradcam"])
-    ('frame', 'clip')
-    """
-    return "frame" if kinds and all(k in GRADIENT_KINDS for k in kinds) else "clip"
 
 
 def default_output(video: str, layers: Sequence[str], kinds: Sequence[str]) -> str:
@@ -401,7 +383,8 @@ def render(
       resolution: the model's input size (shorter side); see :func:`model_input_size`.
       alpha, colormap: how the heatmap is drawn.
       normalize: ``"clip"`` (one scale, two passes) or ``"frame"``; ``None``:
-        :func:`default_normalize` (per frame for gradient kinds, else per clip).
+        :func:`vizattn.cache.default_normalize` (per frame for gradient kinds,
+        else per clip).
       layout: ``"overlay"``, ``"side-by-side"`` (frame | raw map) or ``"grid"``.
       predictions: add a strip with the top classes and probabilities over time.
       labels: a file of class names (default: the model's; Kinetics-600 for 600 classes).

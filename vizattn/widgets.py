@@ -50,7 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from vizattn import figures
-from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, softmax
+from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, default_normalize, softmax
 from vizattn.errors import VizAttnError
 from vizattn.names import state_endpoint
 from vizattn.overlay import overlay, resize_map
@@ -357,7 +357,7 @@ def overlay_explorer(
     *,
     layer: str | None = None,
     kind: str | None = None,
-    normalize: str | None = "clip",
+    normalize: str | None = "auto",
     alpha: float = 0.5,
     fps: float | None = None,
     batch: int = 0,
@@ -379,7 +379,9 @@ def overlay_explorer(
         layers; default the first block).
       kind: first kind shown (default ``simam`` when held).
       normalize: ``"clip"`` (one scale for the whole clip, so changes over time
-        show), ``"frame"`` or ``None`` (raw values); a control switches it.
+        show), ``"frame"``, ``None`` (raw values), or ``"auto"`` (the default:
+        per frame for gradient kinds, per clip for the rest, as
+        :func:`vizattn.cache.default_normalize` says); a control switches it.
       alpha: opacity of the heat map over the frame.
       fps: frames per second, to show the time of each frame.
       batch: which batch item.
@@ -411,6 +413,10 @@ def overlay_explorer(
     layer = layer or options[0]
     if layer not in options:
         raise VizAttnError(f"no {kind!r} maps for layer {layer!r}; try {', '.join(options[:6])}.")
+    if normalize not in ("auto", "clip", "frame", None):
+        raise VizAttnError(
+            f"unknown normalize {normalize!r}; use 'auto', 'clip', 'frame' or None (raw)."
+        )
     memo: dict[tuple, np.ndarray] = {}
 
     def maps_of(layer: str, kind: str, normalize: str | None) -> np.ndarray:
@@ -427,7 +433,7 @@ def overlay_explorer(
             value=float(alpha), min=0.0, max=1.0, step=0.05, description="alpha"
         ),
         "normalize": widgets.ToggleButtons(
-            options=[("clip", "clip"), ("frame", "frame"), ("raw", None)],
+            options=[("auto", "auto"), ("clip", "clip"), ("frame", "frame"), ("raw", None)],
             value=normalize,
             description="scale",
             style={"button_width": "52px", "description_width": "initial"},
@@ -441,6 +447,8 @@ def overlay_explorer(
         controls["layer"].value = current if current in new else new[0]
 
     def draw(fig, frame, layer, kind, alpha, normalize):
+        if normalize == "auto":
+            normalize = default_normalize([kind])
         maps = maps_of(layer, kind, normalize)
         heat = maps[frame]
         lo, hi = (0.0, 1.0) if normalize else (float(maps.min()), float(maps.max()))
