@@ -285,6 +285,7 @@ def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path):
     assert passes(["simam", "gradcam"]) == 2
     assert passes(["gradcam"], "clip") == 2
     assert passes(["simam"], "frame") == 1
+    assert passes(["gradcam"], "auto") == 1
 
 
 # -- bad input --------------------------------------------------------------------

@@ -165,10 +165,11 @@ def _parser() -> argparse.ArgumentParser:
     look.add_argument("--colormap", default="inferno", help="matplotlib colormap name")
     look.add_argument(
         "--normalize",
-        choices=("clip", "frame"),
-        help="one scale for the whole clip, or one per frame (default: per frame for "
-        "gradcam and grad_x_act, whose first stream steps have far larger gradients; "
-        "per clip for the rest)",
+        default="auto",
+        choices=("auto", "clip", "frame"),
+        help="one scale for the whole clip, or one per frame; auto (the default): per "
+        "frame for gradcam and grad_x_act, whose first stream steps have far larger "
+        "gradients, per clip for the rest",
     )
     look.add_argument("--layout", default="overlay", choices=("overlay", "side-by-side", "grid"))
     look.add_argument(

@@ -170,8 +170,8 @@ def check_look(
 
     if not layers or not kinds:
         raise VizAttnError("give at least one layer (--layer) and one kind (--kind).")
-    if normalize is not None and normalize not in ("clip", "frame"):
-        raise VizAttnError(f"unknown normalize {normalize!r}; use 'clip' or 'frame'.")
+    if normalize not in (None, "auto", "clip", "frame"):
+        raise VizAttnError(f"unknown normalize {normalize!r}; use 'auto', 'clip' or 'frame'.")
     if layout not in ("overlay", "side-by-side", "grid"):
         raise VizAttnError(f"unknown layout {layout!r}; use overlay, side-by-side or grid.")
     if not 0.0 <= alpha <= 1.0:
@@ -382,9 +382,9 @@ def render(
         default ``{stem}_{layer}_{kind}.mp4`` next to the input.
       resolution: the model's input size (shorter side); see :func:`model_input_size`.
       alpha, colormap: how the heatmap is drawn.
-      normalize: ``"clip"`` (one scale, two passes) or ``"frame"``; ``None``:
-        :func:`vizattn.cache.default_normalize` (per frame for gradient kinds,
-        else per clip).
+      normalize: ``"clip"`` (one scale, two passes) or ``"frame"``; ``"auto"``
+        or ``None``: :func:`vizattn.cache.default_normalize` (per frame for
+        gradient kinds, else per clip).
       layout: ``"overlay"``, ``"side-by-side"`` (frame | raw map) or ``"grid"``.
       predictions: add a strip with the top classes and probabilities over time.
       labels: a file of class names (default: the model's; Kinetics-600 for 600 classes).
@@ -411,7 +411,8 @@ def render(
     )  # fmt: skip
     if (len(layers) > 1 or len(kinds) > 1) and layout != "grid":
         layout = "grid"
-    normalize = normalize or default_normalize(kinds)
+    if normalize in (None, "auto"):
+        normalize = default_normalize(kinds)
     info = vid.probe(video)
     output = output or default_output(video, layers, kinds)
     vid.check_output_path(output, inputs=[video])
