@@ -49,9 +49,9 @@ def native_quiet() -> Iterator[None]:
 
     LiteRT prints ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.``
     from C++ the first time an interpreter allocates its tensors, whatever
-    ``TF_CPP_MIN_LOG_LEVEL`` says; only redirecting file descriptor 2 silences it. Python's own
-    ``sys.stderr`` is flushed before and keeps working after. Keep the block
-    short: other threads' stderr output inside it is dropped too.
+    ``TF_CPP_MIN_LOG_LEVEL`` says; only redirecting file descriptor 2 silences
+    it. Python's own ``sys.stderr`` is flushed before and keeps working after.
+    Keep the block short: other threads' stderr output inside it is dropped too.
     """
     if _VERBOSE:
         yield

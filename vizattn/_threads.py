@@ -13,6 +13,11 @@ draw) over several threads, results in order:
 >>> list(parallel_map(lambda x: x * x, range(4)))
 [0, 1, 4, 9]
 
+:func:`in_background` runs one call beside the caller, for its result later:
+
+>>> in_background(sum, [1, 2]).result()
+3
+
 An exception in a producer or worker is raised in the consumer; when the
 consumer stops early (an error, Ctrl-C, ``break``), the threads stop too.
 """
@@ -23,9 +28,10 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
-__all__ = ["parallel_map", "threaded"]
+__all__ = ["in_background", "parallel_map", "threaded"]
 
 _SENTINEL = object()
 
@@ -97,3 +103,13 @@ def parallel_map(fn: Callable, items: Iterable, *, workers: int = 2, ahead: int 
         finally:
             for future in pending:  # stopped early: drop what has not started
                 future.cancel()
+
+
+def in_background(fn: Callable, *args: Any) -> Future:
+    """Starts ``fn(*args)`` in a thread of its own; ``.result()`` waits for its value
+    (or raises its exception). The thread ends with the call."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="vizattn")
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)

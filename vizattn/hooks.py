@@ -43,7 +43,6 @@ Your own modules: :func:`register_probe` makes any layer class capturable.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime
 import weakref
@@ -55,7 +54,7 @@ import numpy as np
 from vizattn import _probe
 from vizattn import names as _names
 from vizattn._tf import import_tf, intra_op_threads
-from vizattn._threads import threaded
+from vizattn._threads import in_background, threaded
 from vizattn.cache import (
     DEFAULT_KINDS,
     GRADIENT_KINDS,
@@ -366,8 +365,7 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
                 logits, new_states = net({**states, "image": image}, training=False)
             else:
                 logits, new_states = net({"image": image}, training=False), states
-            predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
-            targets = tf.where(classes >= 0, classes, predicted)
+            targets = _targets(logits, classes)
             score = tf.reduce_sum(tf.gather(logits, targets, batch_dims=1)) if watch else None
         records = dict(rec.records)
         if watch:
@@ -476,9 +474,13 @@ def _in_pieces(step, image, states, classes, count: int):
         out[name] = tf.cast(tf.reshape(part, [-1, n, *shape]), dtype)
     logits = out.pop(_PIECE_LOGITS)[:, -1]
     per_frame = out.pop(_PIECE_PER_FRAME, None)
+    return out, logits, per_frame, _targets(logits, classes), states
+
+
+def _targets(logits, classes):
+    """The class each batch item explains: ``classes`` where given (>= 0), else the top one."""
     predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    targets = tf.where(classes >= 0, classes, predicted)
-    return out, logits, per_frame, targets, states
+    return tf.where(classes >= 0, classes, predicted)
 
 
 # -- options ---------------------------------------------------------------------
@@ -702,9 +704,7 @@ def _run_stream(
     """
     zero = None
     if shape is not None and is_stream(plan.model):
-        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vizattn-states")
-        zero = pool.submit(init_states, plan.model, shape)
-        pool.shutdown(wait=False)  # the thread ends with its one task
+        zero = in_background(init_states, plan.model, shape)
     states = None
     start = 0
     info = model_info(plan.model)
