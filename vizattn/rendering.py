@@ -31,7 +31,7 @@ With ``normalize="clip"`` (one scale for the whole video, so changes over time
 show) every map must exist before the first is coloured: the first pass decodes,
 runs the model and, beside it, draws every frame's base (kept up to
 :data:`KEEP_FRAMES_BYTES`, beyond which the second pass decodes again); the
-second pass paints the maps in :data:`DRAW_THREADS` threads and encodes.
+second pass paints the maps in one thread and encodes in another.
 ``normalize="frame"`` needs one pass: the model runs up to
 :data:`MODEL_AHEAD_BYTES` of frames ahead of drawing and encoding.
 
@@ -51,14 +51,13 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from vizattn import names as _names
-from vizattn._threads import parallel_map, threaded
+from vizattn._threads import threaded
 from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, default_normalize, normalize_maps
 from vizattn.errors import VizAttnError
 
 __all__ = [
     "DEFAULT_RESOLUTION",
     "EAGER_CALLS",
-    "DRAW_THREADS",
     "EAGER_PIXELS",
     "KEEP_FRAMES_BYTES",
     "MODEL_AHEAD_BYTES",
@@ -585,13 +584,10 @@ def render(
 
             encode_label = "render"
 
-        # The second pass of a two-pass render draws in DRAW_THREADS threads (NumPy
-        # releases the GIL): the model is done and the cores are the encoder's and ours.
-        draw_threads = DRAW_THREADS if passes == 2 else 1
-
+        # One thread draws (paints the maps) while this one encodes: x264 has threads
+        # of its own, and a second drawing thread made pass 2 slower, not faster.
         first = True
-        drawn_frames = parallel_map(draw, jobs(), workers=draw_threads)
-        for image, t in threaded(drawn_frames, maxsize=8):
+        for image, t in threaded(map(draw, jobs()), maxsize=8):
             writer.write(image, time=None if fps else t)
             written += 1
             if first:  # after the first frame: the model's trace is left out of the rate
@@ -615,10 +611,6 @@ def render(
 
 #: Seconds before a progress bar appears (work that ends sooner shows none).
 BAR_DELAY = 0.5
-
-#: Threads that draw output frames (overlay, colour bar, strip) and convert them for
-#: the encoder in the second pass of a two-pass render, while the encoder runs.
-DRAW_THREADS = 2
 
 #: Bytes of decoded frames a one-pass render (``normalize="frame"``) lets the
 #: model run ahead of drawing and encoding (256 MiB: ~390 frames of 640x360).
