@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     warm = rendering.EAGER_CALLS * rendering.EAGER_PIXELS // (size[0] * size[1]) + 1
     assert rendering.eager_chunk(warm, args.chunk, ["simam"], size) is None
     rendering.render(src, model=model, output=os.path.join(tmp, "warm.mp4"), progress=False,
-                     on_message=lambda m: None, max_frames=warm)  # fmt: skip
+                     on_message=lambda m: None, max_frames=warm, chunk=args.chunk)  # fmt: skip
 
     # Interleaved rounds, so that a slow spell of the machine hits every stage alike;
     # each figure is the median over the rounds.

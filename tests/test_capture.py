@@ -185,6 +185,49 @@ def test_chunks_in_pieces_equal_frame_by_frame(model, clip, streamed, chunk, pie
     assert len(loops) == (1 if chunk % pieces == 0 else 0)
 
 
+def test_each_of_the_first_input_shapes_is_traced_with_its_sizes_known():
+    """A tf.function that has seen two shapes traces again with their sizes unknown,
+    and a chunk of unknown length cannot run in pieces: a second chunk length or video
+    size in one process made every later call slower (1.5x for a render). Each of the
+    first EXACT_SHAPES shapes gets a trace of its own; only later ones share a relaxed one."""
+    tf = hooks.tf
+    seen: list[tuple] = []
+
+    def double(image, states, classes):
+        seen.append(tuple(image.shape))  # runs while tracing
+        return image * 2.0
+
+    run = hooks._Traced(double, exact=True)
+    shapes = [(1, n, 2, 3, 3) for n in range(2, hooks.EXACT_SHAPES + 4)]
+    for shape in shapes + shapes:  # the second round traces nothing more
+        x = tf.ones(shape)
+        np.testing.assert_array_equal(run(x, {}, tf.constant([-1])), np.full(shape, 2.0))
+    first = shapes[: hooks.EXACT_SHAPES]
+    assert seen[: len(first)] == first
+    # The rest share one function: traced for the first of them, then relaxed.
+    rest = seen[len(first) :]
+    assert rest[0] == shapes[len(first)] and None in rest[1] and len(rest) == 2
+    assert run.experimental_get_tracing_count() == len(seen)
+    concrete = run.get_concrete_function(tf.ones(first[1]), {}, tf.constant([-1]))
+    assert tuple(concrete.inputs[0].shape) == first[1]
+
+    # Where chunks cannot run in pieces, one relaxed function serves every shape.
+    seen.clear()
+    relaxed = hooks._Traced(double, exact=False)
+    for shape in shapes[:3]:
+        relaxed(tf.ones(shape), {}, tf.constant([-1]))
+    assert seen[0] == shapes[0] and None in seen[1] and len(seen) == 2
+
+
+@pytest.mark.parametrize("frames", [16, 7, 1])
+def test_the_first_chunk_resized_in_two_halves_equals_one_call(frames):
+    rng = np.random.default_rng(frames)
+    batch = list(rng.integers(0, 256, (frames, 36, 64, 3), dtype=np.uint8))
+    whole = hooks.as_clip(np.stack(batch), size=(18, 30))
+    np.testing.assert_array_equal(hooks._first_chunk(batch, (18, 30)), whole)
+    np.testing.assert_array_equal(hooks._first_chunk(batch, None), hooks.as_clip(np.stack(batch)))
+
+
 def test_pieces_follow_the_threads_per_kernel(monkeypatch):
     import os
     import subprocess

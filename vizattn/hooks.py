@@ -73,6 +73,7 @@ from official.projects.movinet.modeling import movinet_layers  # noqa: E402
 from official.vision.modeling.layers import nn_layers  # noqa: E402
 
 __all__ = [
+    "EXACT_SHAPES",
     "PIECES",
     "PIECES_ONE_THREAD",
     "PIECE_KINDS",
@@ -333,7 +334,8 @@ PIECE_KINDS = frozenset(
 
 
 def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool, pieces: int = 1):
-    """``run(image, states, classes)``, traced once per model and options (the one cache).
+    """``run(image, states, classes)``, traced per model and options (the one cache), and
+    per input shape where chunks run in pieces (:class:`_Traced`).
 
     Returns ``(records, logits, per_frame_logits, targets, new_states)``.
     ``frame_logits`` (streaming captures) gives the logits and the head's pooled
@@ -392,7 +394,6 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
         meta.update(rec.meta)
         return records, logits, per_frame, targets, new_states
 
-    @tf.function(reduce_retracing=True)
     def run(image, states, classes):
         if pieces > 1 and not watch:
             try:
@@ -401,8 +402,54 @@ def _traced(model, key, wants: Callable[[str], bool], reduce, frame_logits: bool
                 pass
         return step(image, states, classes)
 
-    per_model[full_key] = (run, meta)
-    return run, meta
+    per_model[full_key] = (_Traced(run, exact=pieces > 1 and not watch), meta)
+    return per_model[full_key]
+
+
+#: Input shapes that get a traced function of their own, per model and capture
+#: options, when their chunks run in pieces (:class:`_Traced`).
+EXACT_SHAPES = 4
+
+
+class _Traced:
+    """``fn`` traced: one ``tf.function`` per input shape, or one for all shapes.
+
+    A ``tf.function`` that has seen two input shapes traces again with the
+    differing sizes left unknown (``reduce_retracing``), and a chunk of unknown
+    length cannot run in pieces (:func:`_in_pieces`): every later call would be
+    ~1.2-1.6x slower. So with ``exact``, each of the first :data:`EXACT_SHAPES`
+    input shapes (a chunk length, a video's size) gets a trace of its own, and
+    only further shapes share one with relaxed shapes. Without ``exact``, one
+    relaxed ``tf.function`` serves all.
+
+    Called like ``fn``; ``python_function`` is ``fn`` itself (eager runs).
+    """
+
+    def __init__(self, fn: Callable, *, exact: bool):
+        self.python_function = fn
+        self._exact: dict[tuple, Any] | None = {} if exact else None
+        self._relaxed = tf.function(fn, reduce_retracing=True)
+
+    def _for(self, image):
+        if self._exact is not None:
+            shape = tuple(image.shape)
+            if shape not in self._exact and len(self._exact) < EXACT_SHAPES:
+                self._exact[shape] = tf.function(self.python_function)
+            if shape in self._exact:
+                return self._exact[shape]
+        return self._relaxed
+
+    def __call__(self, image, states, classes):
+        return self._for(image)(image, states, classes)
+
+    def get_concrete_function(self, image, states, classes):
+        """The concrete function that :meth:`__call__` runs for these inputs."""
+        return self._for(image).get_concrete_function(image, states, classes)
+
+    def experimental_get_tracing_count(self) -> int:
+        """Traces so far, over all of this function's shapes."""
+        functions = [self._relaxed, *(self._exact or {}).values()]
+        return sum(f.experimental_get_tracing_count() for f in functions)
 
 
 # Keys of _in_pieces' rows beside the records' names (which always hold a "/").
@@ -628,14 +675,15 @@ def _chunks(frames, chunk: int, size) -> Iterator[np.ndarray]:
                 yield x[:, start : start + chunk]
             return
         batch: list = []
+        first = True
         for frame in frames:
             image = getattr(frame, "image", frame)  # vizattn.video.Frame or an array
             batch.append(np.asarray(image))
             if len(batch) == chunk:
-                yield as_clip(np.stack(batch), size=size)
-                batch = []
+                yield _first_chunk(batch, size) if first else as_clip(np.stack(batch), size=size)
+                batch, first = [], False
         if batch:
-            yield as_clip(np.stack(batch), size=size)
+            yield _first_chunk(batch, size) if first else as_clip(np.stack(batch), size=size)
 
     empty = True
     for x in threaded(groups(), 2):
@@ -643,6 +691,21 @@ def _chunks(frames, chunk: int, size) -> Iterator[np.ndarray]:
         yield x
     if empty:
         raise VizAttnError("no frames to run; the clip or video is empty.")
+
+
+def _first_chunk(batch: list, size) -> np.ndarray:
+    """:func:`~vizattn.models.as_clip` of the first chunk, its two halves resized at once.
+
+    Nothing else is ready to run while the first chunk is resized (the model
+    waits for it), so two threads share the work. The values are those of one
+    call: ``as_clip`` treats frames independently.
+    """
+    if size is None or len(batch) < 2:
+        return as_clip(np.stack(batch), size=size)
+    half = len(batch) // 2
+    rest = np.stack(batch[half:])
+    later = in_background(lambda: as_clip(rest, size=size))
+    return np.concatenate([as_clip(np.stack(batch[:half]), size=size), later.result()], axis=1)
 
 
 def _chunk_shape(frames, chunk: int, size) -> tuple[int, ...] | None:
