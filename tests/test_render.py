@@ -315,6 +315,7 @@ def _assert_clean_failure(code, err, directory, before):
         "unsupported_ext",
         "missing_checkpoint",
         "bad_colormap",
+        "bad_preset",
         "no_simam_at_layer",
     ],
 )
@@ -354,6 +355,8 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         args[-1] = str(work / "no_such.tflite")
     elif case == "bad_colormap":
         args += ["--colormap", "not-a-map"]
+    elif case == "bad_preset":
+        args += ["--preset", "superfst"]
     elif case == "no_simam_at_layer":
         args[3] = "stem"  # SimAM sits after the projections by default, not after the stem
     before = sorted(os.listdir(work))
@@ -365,6 +368,34 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         assert "block3" in err  # suggests the closest names
     if case == "proc":
         assert ".tmp" not in err and "/proc" in err
+    if case == "bad_preset":
+        assert "did you mean 'superfast'" in err
+
+
+def _x264_subme(path) -> int:
+    """The motion-estimation level x264 wrote into the stream's settings (its SEI text):
+    0 for ultrafast, 1 superfast, 2 veryfast, ..."""
+    text = path.read_bytes()
+    start = text.index(b"x264 - core")
+    settings = text[start : text.index(b"\x00", start)].decode("ascii", "replace")
+    return int(settings.split("subme=")[1].split()[0])
+
+
+def test_the_preset_reaches_the_encoder(video, model, capsys, tmp_path):
+    """Render encodes with vizattn.video.DEFAULT_PRESET unless --preset names another, and
+    the CLI's help names the default (it cannot import vizattn.video: --help stays light)."""
+    from vizattn.video import DEFAULT_PRESET
+
+    levels = {"ultrafast": 0, "superfast": 1, "veryfast": 2}
+    for preset in (None, "veryfast", "ultrafast"):
+        out = tmp_path / f"{preset}.mp4"
+        argv = ["render", str(video), "--layer", "block3", "-o", str(out), *SMALL]
+        code, _, err = _run([*argv, "--preset", preset] if preset else argv, capsys)
+        assert code == 0, err
+        assert _x264_subme(out) == levels[preset or DEFAULT_PRESET]
+    assert f"default {DEFAULT_PRESET}" in cli._parser().format_help() + "".join(
+        sub.format_help() for sub in cli._parser()._subparsers._group_actions[0].choices.values()
+    )
 
 
 def test_truncated_file_fails_cleanly_or_renders_with_flag(tmp_path, model, capsys):

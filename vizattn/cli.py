@@ -182,6 +182,13 @@ def _parser() -> argparse.ArgumentParser:
         help="class that gradcam/grad_x_act explain: an index or a name (default: the prediction)",
     )
     look.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
+    look.add_argument(
+        "--preset",
+        metavar="PRESET",
+        help="H.264 speed preset: ultrafast, superfast, veryfast, ... (x264's); slower "
+        "presets write smaller files (default superfast; veryfast: ~30%% smaller, ~1.6x "
+        "the encoding time)",
+    )
     _range_options(r)
     _model_options(r)
     _common(r)
@@ -402,6 +409,7 @@ def _render(args, say) -> int:
         normalize=args.normalize,
         layout=args.layout,
         chunk=args.chunk,
+        preset=args.preset,
     )
     info = vid.probe(args.video)
     output = args.output or rendering.default_output(args.video, layers, kinds)
@@ -443,6 +451,7 @@ def _render(args, say) -> int:
         end=args.end,
         max_frames=args.max_frames,
         fps=args.fps,
+        preset=args.preset,
         chunk=args.chunk,
         allow_truncated=args.allow_truncated,
         progress=not args.quiet,

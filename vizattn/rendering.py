@@ -163,9 +163,11 @@ def check_look(
     normalize: str | None = None,
     layout: str = "overlay",
     chunk: int = 16,
+    preset: str | None = None,
 ) -> None:
     """Checks the drawing options of :func:`render` (no model, no video needed)."""
     from vizattn.overlay import colorize
+    from vizattn.video import check_preset
 
     if not layers or not kinds:
         raise VizAttnError("give at least one layer (--layer) and one kind (--kind).")
@@ -177,6 +179,8 @@ def check_look(
         raise VizAttnError(f"alpha must be in [0, 1], got {alpha!r}.")
     if int(chunk) < 1:
         raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
+    if preset is not None:
+        check_preset(preset)
     colorize(np.zeros((1, 1), np.float32), colormap)  # validates the colormap name
 
 
@@ -361,6 +365,7 @@ def render(
     end: float | None = None,
     max_frames: int | None = None,
     fps: float | None = None,
+    preset: str | None = None,
     chunk: int = 16,
     allow_truncated: bool = False,
     progress: bool = True,
@@ -390,6 +395,8 @@ def render(
       class_index: what gradient kinds explain: an index, a class name, ``"top"``.
       start, end, max_frames: the range to render (seconds, frames).
       fps: output frame rate (default: the input's timing is kept).
+      preset: the H.264 encoder's speed preset (default
+        :data:`vizattn.video.DEFAULT_PRESET`); slower presets write smaller files.
       chunk: frames per traced model call (a short video runs untraced, in
         longer calls: :func:`eager_chunk`).
       allow_truncated: render the frames of a truncated file instead of failing.
@@ -406,7 +413,7 @@ def render(
     layers, kinds = _split(names), _split(kind)
     check_look(
         layers, kinds, alpha=alpha, colormap=colormap, normalize=normalize, layout=layout,
-        chunk=chunk,
+        chunk=chunk, preset=preset,
     )  # fmt: skip
     if (len(layers) > 1 or len(kinds) > 1) and layout != "grid":
         layout = "grid"
@@ -519,6 +526,7 @@ def render(
         inputs=[video],
         audio_from=video if keep_audio else None,
         on_notice=say,
+        preset=preset or vid.DEFAULT_PRESET,
     ) as writer:
         if normalize == "clip":
             raw: dict = {k: [] for k in keys}
