@@ -16,7 +16,8 @@ threads), per frame:
   (to YUV 4:2:0), ``Composer.paint_yuv`` (the map), H.264.
 
 The limit is ``cores / (sum of CPU seconds per frame)`` frames/s. Render
-(``normalize="clip"``, the default, which decodes twice, and ``"frame"``) is
+(``normalize="clip"``, the default, and ``"frame"``: both run the model and draw
+each frame's base first, then paint and encode, as the frames fit in memory) is
 timed in wall seconds, model build and first trace excluded (warm-up render).
 Each stage's and each render's wall time and cores busy (CPU s / wall s) are
 printed too: a render can beat the limit only by keeping every core busy.

@@ -307,8 +307,9 @@ def test_composer_puts_the_scale_label_below_the_bar_only_when_it_does_not_fit(w
 
 
 def test_composer_draws_the_same_frames_from_several_threads():
-    """Render's second pass draws in threads: the strip cache and the layout must hold."""
-    from vizattn._threads import parallel_map
+    """A Composer may be shared by threads: its layout is made once (under a lock), and
+    the strip cache holds."""
+    from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(5)
     names = [f"class {i}" for i in range(6)]
@@ -322,7 +323,8 @@ def test_composer_draws_the_same_frames_from_several_threads():
     serial = make()
     expected = [serial.compose(f, [m], p) for f, m, p in jobs]
     threaded = make()  # first layout happens inside the threads
-    got = list(parallel_map(lambda j: threaded.compose(j[0], [j[1]], j[2]), jobs, workers=4))
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda j: threaded.compose(j[0], [j[1]], j[2]), jobs))
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -268,24 +268,30 @@ def test_render_range_grid_side_by_side_and_predictions(video, model, tmp_path, 
     assert _read(side)["size"][1] >= 2 * 64  # frame | raw map
 
 
-def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path):
+def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path, monkeypatch):
     """A stream's first steps have far larger gradients, so one scale per clip would leave
-    later Grad-CAM frames black: gradient kinds default to one scale per frame (one pass),
-    other kinds, or a mix, to one per clip (two passes); an explicit normalize wins."""
+    later Grad-CAM frames black: gradient kinds default to one scale per frame, other
+    kinds, or a mix, to one per clip; an explicit normalize wins. Per clip needs every map
+    before the first frame is coloured (two passes); per frame runs two passes too while
+    the frames fit in memory (quicker), else one."""
 
-    def passes(kind, normalize=None):
-        return rendering.render(
+    def run(kind, normalize=None):
+        result = rendering.render(
             str(video), model=model, kind=kind, normalize=normalize, progress=False,
             output=str(tmp_path / f"{'_'.join(kind)}_{normalize}.mp4"), on_message=lambda m: None,
-        ).passes  # fmt: skip
+        )  # fmt: skip
+        return result.normalize, result.passes
 
-    assert passes(["gradcam"]) == 1
-    assert passes(["grad_x_act"]) == 1
-    assert passes(["simam"]) == 2
-    assert passes(["simam", "gradcam"]) == 2
-    assert passes(["gradcam"], "clip") == 2
-    assert passes(["simam"], "frame") == 1
-    assert passes(["gradcam"], "auto") == 1
+    assert run(["gradcam"]) == ("frame", 2)
+    assert run(["grad_x_act"]) == ("frame", 2)
+    assert run(["simam"]) == ("clip", 2)
+    assert run(["simam", "gradcam"]) == ("clip", 2)
+    assert run(["gradcam"], "clip") == ("clip", 2)
+    assert run(["simam"], "frame") == ("frame", 2)
+    assert run(["gradcam"], "auto") == ("frame", 2)
+    monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
+    assert run(["simam"], "frame") == ("frame", 1)
+    assert run(["simam"], "clip") == ("clip", 2)  # decodes the video again
 
 
 # -- bad input --------------------------------------------------------------------
@@ -540,17 +546,18 @@ def test_progress_bar_only_for_work_that_lasts(capsys, monkeypatch):
     assert "pass 2/2: overlay + encode" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("normalize", ["clip", "clip-decoded-again", "frame"])
+@pytest.mark.parametrize("normalize", ["clip", "clip-decoded-again", "frame", "frame-one-pass"])
 def test_render_paints_maps_on_the_encoders_yuv_as_on_rgb(
     video, model, tmp_path, monkeypatch, normalize
 ):
     """Render paints the maps on the encoder's YUV frames (``Composer.paint_yuv``, so
     that everything else is drawn beside the model); forced onto the RGB path, the
     same render hands the encoder the same frames up to rounding. Also when pass 1's
-    frames do not fit in memory and pass 2 decodes the video again."""
-    if normalize == "clip-decoded-again":
+    frames do not fit in memory: pass 2 decodes the video again, or a per-frame
+    render runs in one pass."""
+    if normalize in ("clip-decoded-again", "frame-one-pass"):
         monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
-        normalize = "clip"
+        normalize = normalize.split("-")[0]
     from vizattn import overlay as ov
     from vizattn.video import VideoWriter
 

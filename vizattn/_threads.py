@@ -7,31 +7,24 @@ producer beside its consumer:
 >>> list(threaded(iter(range(3))))
 [0, 1, 2]
 
-and :func:`parallel_map` its one way to spread independent items (frames to
-draw) over several threads, results in order:
-
->>> list(parallel_map(lambda x: x * x, range(4)))
-[0, 1, 4, 9]
-
-:func:`in_background` runs one call beside the caller, for its result later:
+and :func:`in_background` runs one call beside the caller, for its result later:
 
 >>> in_background(sum, [1, 2]).result()
 3
 
-An exception in a producer or worker is raised in the consumer; when the
-consumer stops early (an error, Ctrl-C, ``break``), the threads stop too.
+An exception in a producer is raised in the consumer; when the consumer stops
+early (an error, Ctrl-C, ``break``), the producer stops too.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["in_background", "parallel_map", "threaded"]
+__all__ = ["in_background", "threaded"]
 
 _SENTINEL = object()
 
@@ -74,35 +67,6 @@ def threaded(source: Iterable, maxsize: int = 3) -> Iterator:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def parallel_map(fn: Callable, items: Iterable, *, workers: int = 2, ahead: int = 8) -> Iterator:
-    """Yields ``fn(item)`` for every item, in order, computed by ``workers`` threads.
-
-    Worth it when ``fn`` spends its time in code that releases the GIL (NumPy on
-    large arrays). ``items`` is iterated in the calling thread.
-
-    Args:
-      fn: the function; it must be safe to call from several threads at once.
-      items: any iterable.
-      workers: threads; 1 computes in the calling thread.
-      ahead: items submitted before the first result is waited for (bounds memory).
-    """
-    if int(workers) <= 1:  # no pool: the calling thread does the work
-        yield from map(fn, items)
-        return
-    pending: deque = deque()
-    with ThreadPoolExecutor(int(workers), thread_name_prefix="vizattn") as pool:
-        try:
-            for item in items:
-                pending.append(pool.submit(fn, item))
-                if len(pending) >= max(1, int(ahead)):
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:  # stopped early: drop what has not started
-                future.cancel()
 
 
 def in_background(fn: Callable, *args: Any) -> Future:

@@ -27,13 +27,17 @@ Each output frame is drawn in two steps: :meth:`vizattn.overlay.Composer.base`
 to the encoder's YUV 4:2:0, then the maps painted on those planes
 (:meth:`~vizattn.overlay.Composer.paint_yuv`) just before encoding.
 
-With ``normalize="clip"`` (one scale for the whole video, so changes over time
-show) every map must exist before the first is coloured: the first pass decodes,
-runs the model and, beside it, draws every frame's base (kept up to
+Every map is computed before the first frame is coloured: the first pass
+decodes, runs the model and, beside it, draws every frame's base (kept up to
 :data:`KEEP_FRAMES_BYTES`, beyond which the second pass decodes again); the
-second pass paints the maps in one thread and encodes in another.
-``normalize="frame"`` needs one pass: the model runs up to
-:data:`MODEL_AHEAD_BYTES` of frames ahead of drawing and encoding.
+second pass paints the maps in one thread and encodes in another. With
+``normalize="clip"`` (one scale for the whole video, so changes over time show)
+that order is needed: the scale comes from every map. With ``"frame"`` it is
+not, but it is quicker: the model and the H.264 encoder slow each other down
+when they run at once (~5% more CPU time, ``benchmarks/README.md``). So only a
+``"frame"`` render whose frames would not fit :data:`KEEP_FRAMES_BYTES` (or of
+unknown length) runs in one pass, the model up to :data:`MODEL_AHEAD_BYTES` of
+frames ahead of drawing and encoding.
 
 Outputs are written atomically (temporary file, then rename), the input is
 never modified, and nothing is left behind on error or Ctrl-C.
@@ -80,7 +84,12 @@ RENDER_KINDS = MAP_KINDS
 
 @dataclasses.dataclass
 class RenderResult:
-    """What :func:`render` wrote, and how fast (``frames / seconds`` of processing)."""
+    """What :func:`render` wrote, and how fast (``frames / seconds`` of processing).
+
+    ``passes``: 2 when every map was computed before the first frame was coloured,
+    1 when drawing and encoding ran beside the model; ``normalize``: the scale used
+    (``"clip"`` or ``"frame"``, after ``"auto"`` was resolved).
+    """
 
     output: str
     frames: int
@@ -89,6 +98,7 @@ class RenderResult:
     truncated: bool = False
     passes: int = 1
     audio: str = "none"
+    normalize: str = "clip"
 
     @property
     def processing_speed(self) -> float:
@@ -386,7 +396,7 @@ def render(
         default ``{stem}_{layer}_{kind}.mp4`` next to the input.
       resolution: the model's input size (shorter side); see :func:`model_input_size`.
       alpha, colormap: how the heatmap is drawn.
-      normalize: ``"clip"`` (one scale, two passes) or ``"frame"``; ``"auto"``
+      normalize: ``"clip"`` (one scale) or ``"frame"``; ``"auto"``
         or ``None``: :func:`vizattn.cache.default_normalize` (per frame for
         gradient kinds, else per clip).
       layout: ``"overlay"``, ``"side-by-side"`` (frame | raw map) or ``"grid"``.
@@ -516,7 +526,7 @@ def render(
         return writer.prepare(composer.paint(drawn, maps)), t
 
     written = 0
-    passes = 2 if normalize == "clip" else 1
+    passes = 2 if normalize == "clip" or _fits(total, info) else 1
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
     if fps is not None and getattr(info, "has_audio", False):
         say("audio dropped: --fps changes the timing of the video")
@@ -528,7 +538,7 @@ def render(
         on_notice=say,
         preset=preset or vid.DEFAULT_PRESET,
     ) as writer:
-        if normalize == "clip":
+        if passes == 2:
             raw: dict = {k: [] for k in keys}
             prob_list: list = []
             # Pass 1's output frames without maps (base()), drawn here while the model
@@ -552,9 +562,10 @@ def render(
                     else:
                         kept = None  # decode again in pass 2
             scaled = {
-                k: normalize_maps(np.concatenate(v)[None], "clip", zero=k[1] in GRADIENT_KINDS)[0]
+                k: normalize_maps(np.concatenate(v)[None], normalize, zero=k[1] in GRADIENT_KINDS)
                 for k, v in raw.items()
             }
+            scaled = {k: v[0] for k, v in scaled.items()}
             all_probs = np.concatenate(prob_list) if prob_list else None
 
             def jobs():
@@ -614,21 +625,31 @@ def render(
         fps=out_fps,
         passes=passes,
         audio=audio,
+        normalize=normalize,
     )
 
 
 #: Seconds before a progress bar appears (work that ends sooner shows none).
 BAR_DELAY = 0.5
 
-#: Bytes of decoded frames a one-pass render (``normalize="frame"``) lets the
-#: model run ahead of drawing and encoding (256 MiB: ~390 frames of 640x360).
+#: Bytes of decoded frames a one-pass render (``normalize="frame"``, a video too long
+#: for :data:`KEEP_FRAMES_BYTES`) lets the model run ahead of drawing and encoding
+#: (256 MiB: ~390 frames of 640x360).
 MODEL_AHEAD_BYTES = 256 << 20
 
 #: Bytes of output frames without their maps (:meth:`vizattn.overlay.Composer.base`)
-#: that a two-pass render (``normalize="clip"``) draws in its first pass, beside the
-#: model, and keeps for the second, instead of decoding the video again (1 GiB:
-#: about 2,400 frames from 640x360 video, kept as YUV 4:2:0).
+#: that a render draws in its first pass, beside the model, and keeps for the second,
+#: instead of decoding the video again (1 GiB: about 2,400 frames from 640x360 video,
+#: kept as YUV 4:2:0). A ``normalize="frame"`` render runs in two passes only if its
+#: frames fit.
 KEEP_FRAMES_BYTES = 1 << 30
+
+
+def _fits(total: int | None, info) -> bool:
+    """Whether ``total`` frames of ``info``'s size, as YUV 4:2:0, fit :data:`KEEP_FRAMES_BYTES`."""
+    if not total or not info.width or not info.height:
+        return False
+    return total * int(info.width) * int(info.height) * 3 // 2 <= KEEP_FRAMES_BYTES
 
 
 def _nbytes(drawn) -> int:
