@@ -546,6 +546,38 @@ def test_progress_bar_only_for_work_that_lasts(capsys, monkeypatch):
     assert "pass 2/2: overlay + encode" in capsys.readouterr().err
 
 
+def test_the_schedule_does_not_change_a_pixel(video, model, tmp_path, monkeypatch):
+    """Per-frame scaling runs in two passes (bases drawn beside the model, kept, painted
+    after) or, when the frames would not fit in memory, in one: the encoder gets the
+    same frames, predictions strip included."""
+    from vizattn.video import VideoWriter
+
+    encoded: list = []
+    write = VideoWriter.write
+
+    def recording(self, image, time=None):
+        encoded.append([p.copy() for p in self.planes(image)])
+        return write(self, image, time)
+
+    monkeypatch.setattr(VideoWriter, "write", recording)
+
+    def run(name):
+        encoded.clear()
+        result = rendering.render(
+            str(video), model=model, output=str(tmp_path / name), normalize="frame",
+            predictions=True, resolution=32, chunk=4, progress=False, on_message=lambda m: None,
+        )  # fmt: skip
+        return result.passes, [list(planes) for planes in encoded]
+
+    passes, two = run("two.mp4")
+    monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
+    passes_one, one = run("one.mp4")
+    assert (passes, passes_one) == (2, 1) and len(two) == len(one) == 6
+    for a, b in zip(two, one, strict=True):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(pa, pb)
+
+
 @pytest.mark.parametrize("normalize", ["clip", "clip-decoded-again", "frame", "frame-one-pass"])
 def test_render_paints_maps_on_the_encoders_yuv_as_on_rgb(
     video, model, tmp_path, monkeypatch, normalize
