@@ -675,15 +675,15 @@ def _chunks(frames, chunk: int, size) -> Iterator[np.ndarray]:
                 yield x[:, start : start + chunk]
             return
         batch: list = []
-        first = True
+        prepare = _first_chunk
         for frame in frames:
             image = getattr(frame, "image", frame)  # vizattn.video.Frame or an array
             batch.append(np.asarray(image))
             if len(batch) == chunk:
-                yield _first_chunk(batch, size) if first else as_clip(np.stack(batch), size=size)
-                batch, first = [], False
+                yield prepare(batch, size)
+                batch, prepare = [], _stacked
         if batch:
-            yield _first_chunk(batch, size) if first else as_clip(np.stack(batch), size=size)
+            yield prepare(batch, size)
 
     empty = True
     for x in threaded(groups(), 2):
@@ -701,11 +701,15 @@ def _first_chunk(batch: list, size) -> np.ndarray:
     call: ``as_clip`` treats frames independently.
     """
     if size is None or len(batch) < 2:
-        return as_clip(np.stack(batch), size=size)
+        return _stacked(batch, size)
     half = len(batch) // 2
-    rest = np.stack(batch[half:])
-    later = in_background(lambda: as_clip(rest, size=size))
-    return np.concatenate([as_clip(np.stack(batch[:half]), size=size), later.result()], axis=1)
+    later = in_background(_stacked, batch[half:], size)
+    return np.concatenate([_stacked(batch[:half], size), later.result()], axis=1)
+
+
+def _stacked(batch: list, size) -> np.ndarray:
+    """:func:`~vizattn.models.as_clip` of a list of frames."""
+    return as_clip(np.stack(batch), size=size)
 
 
 def _chunk_shape(frames, chunk: int, size) -> tuple[int, ...] | None:

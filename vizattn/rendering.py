@@ -525,6 +525,10 @@ def render(
             return drawn, t
         return writer.prepare(composer.paint(drawn, maps)), t
 
+    def scaled(key, maps: np.ndarray) -> np.ndarray:
+        """``[n, h, w]`` raw maps of ``key`` -> [0, 1] by ``normalize``."""
+        return normalize_maps(maps[None], normalize, zero=key[1] in GRADIENT_KINDS)[0]
+
     written = 0
     passes = 2 if normalize == "clip" or _fits(total, info) else 1
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
@@ -561,11 +565,7 @@ def render(
                         kept.append(drawn)
                     else:
                         kept = None  # decode again in pass 2
-            scaled = {
-                k: normalize_maps(np.concatenate(v)[None], normalize, zero=k[1] in GRADIENT_KINDS)
-                for k, v in raw.items()
-            }
-            scaled = {k: v[0] for k, v in scaled.items()}
+            heat = {k: scaled(k, np.concatenate(v)) for k, v in raw.items()}
             all_probs = np.concatenate(prob_list) if prob_list else None
 
             def jobs():
@@ -573,13 +573,13 @@ def render(
                     i = 0
                     for chunk_drawn in kept:
                         for drawn, t in chunk_drawn:
-                            yield drawn, t, [scaled[k][i] for k in keys], None
+                            yield drawn, t, [heat[k][i] for k in keys], None
                             i += 1
                     return
                 with vid.VideoReader(video, **rng) as reader:
                     for i, frame in enumerate(threaded(reader)):
                         probs = None if all_probs is None else all_probs[i]
-                        yield frame, frame.time, [scaled[k][i] for k in keys], probs
+                        yield frame, frame.time, [heat[k][i] for k in keys], probs
 
             encode_label = "pass 2/2: overlay + encode"
         else:
@@ -593,10 +593,7 @@ def render(
 
             def jobs():
                 for batch, maps, probs in items:
-                    maps = {
-                        k: normalize_maps(v[None], "frame", zero=k[1] in GRADIENT_KINDS)[0]
-                        for k, v in maps.items()
-                    }
+                    maps = {k: scaled(k, v) for k, v in maps.items()}
                     for i, frame in enumerate(batch):
                         p = None if probs is None else probs[i]
                         yield frame, frame.time, [maps[k][i] for k in keys], p
