@@ -498,15 +498,22 @@ def test_predict_accepts_uint8_and_unit_floats_equally(movinet, clip):
 
 
 @pytest.mark.parametrize("size", [(24, 40), (64, 64), (90, 150)], ids=["down", "same", "up"])
-def test_resizing_uint8_first_equals_resizing_the_unit_floats(size):
-    """``as_clip`` resizes uint8 frames before dividing by 255 (cheaper): same values."""
+def test_resizing_uint8_frames_is_the_float_resize_in_8_bits(size):
+    """``as_clip`` resizes uint8 frames as 8-bit images (cheaper): the float path's
+    antialiased bilinear filter, rounded to 8 bits."""
     rng = np.random.default_rng(7)
     clip = rng.integers(0, 256, (2, 3, 64, 64, 3), dtype=np.uint8)
     fast = models.as_clip(clip, size=size)
     direct = models.as_clip(clip.astype(np.float32) / 255.0, size=size)
     assert fast.dtype == np.float32 and fast.shape == (2, 3, *size, 3)
     assert fast.min() >= 0.0 and fast.max() <= 1.0
-    np.testing.assert_allclose(fast, direct, atol=1e-6)
+    levels = fast * 255.0
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)  # 8-bit values
+    error = np.abs(fast - direct) * 255.0  # in 8-bit levels
+    assert error.max() <= 1.0 + 1e-3 and error.mean() < 0.35, (error.max(), error.mean())
+    if size[0] < 64:  # downsampling: a filter without antialiasing is far off on noise
+        plain = tf.image.resize(clip.reshape(6, 64, 64, 3) / 255.0, size, antialias=False)
+        assert np.abs(fast.reshape(6, *size, 3) - plain.numpy()).mean() * 255.0 > 10.0
 
 
 @pytest.mark.parametrize(
