@@ -198,3 +198,26 @@ def test_paste_into_any_notebook(movinet, clip):
     ex = vizattn.widgets.overlay_explorer(vizattn.capture(model, clip), clip)
     assert "block" in ex.controls["layer"].value
     assert _moves(ex, "frame", clip.shape[1] - 1)
+
+
+def test_one_normalize_check_for_render_and_the_widgets(cache, frames):
+    """``resolve_normalize`` is the one check: render and the explorer give its message,
+    and ``None`` means raw maps only where a display can show them."""
+    from vizattn import rendering
+    from vizattn.cache import resolve_normalize
+
+    assert resolve_normalize("auto", ["gradcam"]) == "frame"
+    assert resolve_normalize(None, ["simam"]) == "clip"
+    assert resolve_normalize(None, ["simam"], raw=True) is None
+    assert resolve_normalize("frame", ["simam"]) == "frame"
+    messages = []
+    for call in (
+        lambda: rendering.check_look(["block3"], ["simam"], normalize="minmax"),
+        lambda: widgets.overlay_explorer(cache, frames, normalize="minmax"),
+    ):
+        with pytest.raises(VizAttnError) as err:
+            call()
+        messages.append(str(err.value))
+    for m in messages:
+        assert "\n" not in m and all(w in m for w in ("'minmax'", "'auto'", "'clip'", "'frame'"))
+    assert messages[1].endswith("or None (raw maps).") and "None" not in messages[0]

@@ -63,6 +63,7 @@ __all__ = [
     "kind_of",
     "load_cache",
     "normalize_maps",
+    "resolve_normalize",
     "softmax",
 ]
 
@@ -111,6 +112,36 @@ def default_normalize(kinds: Sequence[str]) -> str:
     """
     kinds = list(kinds)
     return "frame" if kinds and all(k in GRADIENT_KINDS for k in kinds) else "clip"
+
+
+def resolve_normalize(
+    normalize: str | None, kinds: Sequence[str], *, raw: bool = False
+) -> str | None:
+    """A display's ``normalize`` option checked, with ``"auto"`` made concrete.
+
+    The one check of the option behind :func:`vizattn.rendering.render`, ``vizattn
+    render --normalize`` and :func:`vizattn.widgets.overlay_explorer`.
+
+    Args:
+      normalize: ``"auto"`` (:func:`default_normalize` of ``kinds``), ``"clip"``,
+        ``"frame"``, or ``None``: raw maps where ``raw`` allows them, else ``"auto"``.
+      kinds: the map kinds shown.
+      raw: whether the caller can show unscaled maps.
+
+    Returns:
+      ``"clip"``, ``"frame"``, or ``None`` (raw).
+
+    >>> resolve_normalize("auto", ["gradcam"]), resolve_normalize(None, ["simam"])
+    ('frame', 'clip')
+    """
+    if normalize is None and raw:
+        return None
+    if normalize not in (None, "auto", "clip", "frame"):
+        choices = (
+            "'auto', 'clip', 'frame' or None (raw maps)" if raw else "'auto', 'clip' or 'frame'"
+        )
+        raise VizAttnError(f"unknown normalize {normalize!r}; use {choices}.")
+    return default_normalize(kinds) if normalize in (None, "auto") else normalize
 
 
 def normalize_maps(maps: np.ndarray, how: str | None = "clip", *, zero: bool = False) -> np.ndarray:

@@ -56,7 +56,7 @@ import numpy as np
 
 from vizattn import names as _names
 from vizattn._threads import threaded
-from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, default_normalize, normalize_maps
+from vizattn.cache import GRADIENT_KINDS, MAP_KINDS, normalize_maps, resolve_normalize
 from vizattn.errors import VizAttnError
 
 __all__ = [
@@ -181,8 +181,7 @@ def check_look(
 
     if not layers or not kinds:
         raise VizAttnError("give at least one layer (--layer) and one kind (--kind).")
-    if normalize not in (None, "auto", "clip", "frame"):
-        raise VizAttnError(f"unknown normalize {normalize!r}; use 'auto', 'clip' or 'frame'.")
+    resolve_normalize(normalize, kinds)
     if layout not in ("overlay", "side-by-side", "grid"):
         raise VizAttnError(f"unknown layout {layout!r}; use overlay, side-by-side or grid.")
     if not 0.0 <= alpha <= 1.0:
@@ -427,8 +426,7 @@ def render(
     )  # fmt: skip
     if (len(layers) > 1 or len(kinds) > 1) and layout != "grid":
         layout = "grid"
-    if normalize in (None, "auto"):
-        normalize = default_normalize(kinds)
+    normalize = resolve_normalize(normalize, kinds)
     info = vid.probe(video)
     output = output or default_output(video, layers, kinds)
     vid.check_output_path(output, inputs=[video])

@@ -50,7 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from vizattn import figures
-from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, default_normalize, softmax
+from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, resolve_normalize, softmax
 from vizattn.errors import VizAttnError
 from vizattn.names import state_endpoint
 from vizattn.overlay import overlay, resize_map
@@ -413,10 +413,7 @@ def overlay_explorer(
     layer = layer or options[0]
     if layer not in options:
         raise VizAttnError(f"no {kind!r} maps for layer {layer!r}; try {', '.join(options[:6])}.")
-    if normalize not in ("auto", "clip", "frame", None):
-        raise VizAttnError(
-            f"unknown normalize {normalize!r}; use 'auto', 'clip', 'frame' or None (raw)."
-        )
+    resolve_normalize(normalize, [kind], raw=True)
     memo: dict[tuple, np.ndarray] = {}
 
     def maps_of(layer: str, kind: str, normalize: str | None) -> np.ndarray:
@@ -447,8 +444,7 @@ def overlay_explorer(
         controls["layer"].value = current if current in new else new[0]
 
     def draw(fig, frame, layer, kind, alpha, normalize):
-        if normalize == "auto":
-            normalize = default_normalize([kind])
+        normalize = resolve_normalize(normalize, [kind], raw=True)
         maps = maps_of(layer, kind, normalize)
         heat = maps[frame]
         lo, hi = (0.0, 1.0) if normalize else (float(maps.min()), float(maps.max()))
