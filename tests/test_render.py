@@ -289,6 +289,15 @@ def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path, mon
     assert run(["gradcam"], "clip") == ("clip", 2)
     assert run(["simam"], "frame") == ("frame", 2)
     assert run(["gradcam"], "auto") == ("frame", 2)
+    # Per frame, the composed frames must fit, not the input's: in just the bytes of the
+    # overlay's output frames (the frame, a caption and a colour bar), a grid's do not.
+    out = probe(str(tmp_path / "simam_frame.mp4"))
+    assert (out.height, out.width) != (probe(str(video)).height, probe(str(video)).width)
+    monkeypatch.setattr(
+        rendering, "KEEP_FRAMES_BYTES", out.frame_count * out.width * out.height * 3 // 2
+    )
+    assert run(["simam"], "frame") == ("frame", 2)
+    assert run(["simam", "activation"], "frame") == ("frame", 1)
     monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
     assert run(["simam"], "frame") == ("frame", 1)
     assert run(["simam"], "clip") == ("clip", 2)  # decodes the video again

@@ -38,6 +38,7 @@ from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
+from vizattn.cache import resolve_normalize
 from vizattn.errors import VizAttnError
 from vizattn.labels import softmax
 
@@ -278,7 +279,7 @@ def layer_grid(
     frames: Sequence[int] | None = None,
     batch: int = 0,
     video: Any = None,
-    normalize: str = "clip",
+    normalize: str = "auto",
     colormap: str = "inferno",
     alpha: float = 0.6,
     width: float | str = "two",
@@ -289,12 +290,14 @@ def layer_grid(
       cache: a :class:`vizattn.Cache` holding ``kind`` for the layers.
       layers: endpoints (``"block3_layer1"``) or blocks (``"block3"``, its
         layers averaged), as for :meth:`vizattn.Cache.frame_maps`.
-      kind: a spatial kind (``simam``, ``simam_energy``, ``simam_input``,
-        ``activation``).
+      kind: a map kind (``simam``, ``simam_energy``, ``simam_input``,
+        ``activation``, ``gradcam``, ``grad_x_act``).
       frames: frame indices to show (default: all, at most 8 evenly spaced).
       batch: which batch item.
       video: optional ``uint8 [T, H, W, 3]`` frames to draw the maps over.
-      normalize: ``"clip"`` or ``"frame"`` (see :meth:`vizattn.Cache.frame_maps`).
+      normalize: ``"clip"``, ``"frame"`` (see :meth:`vizattn.Cache.frame_maps`) or
+        ``"auto"``: per frame for gradient kinds, else per clip
+        (:func:`vizattn.cache.default_normalize`), as render and the widgets draw.
       colormap: colormap of the maps.
       alpha: opacity of the maps over ``video``.
       width: ``"one"``, ``"two"`` or inches.
@@ -309,6 +312,7 @@ def layer_grid(
     layers = [layers] if isinstance(layers, str) else list(layers)
     if not layers:
         raise VizAttnError("layer_grid needs at least one layer, e.g. ['block1', 'block3'].")
+    normalize = resolve_normalize(normalize, [kind])
     maps = [np.asarray(cache.frame_maps(layer, kind, normalize=normalize)) for layer in layers]
     n_batch, count = maps[0].shape[:2]
     if not 0 <= int(batch) < n_batch:

@@ -504,6 +504,9 @@ def render(
         caption=caption,
         scale="per clip" if normalize == "clip" else "per frame",
         class_names=class_list,
+        # Laid out now (probe's display size is the decoded frames'), so that its
+        # output size tells how much memory pass 1's kept frames take (_fits).
+        frame_size=(info.height, info.width) if info.height and info.width else None,
     )
     out_fps = fps or float(info.fps or 25)
 
@@ -528,7 +531,7 @@ def render(
         return normalize_maps(maps[None], normalize, zero=key[1] in GRADIENT_KINDS)[0]
 
     written = 0
-    passes = 2 if normalize == "clip" or _fits(total, info) else 1
+    passes = 2 if normalize == "clip" or _fits(total, composer.size) else 1
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
     if fps is not None and getattr(info, "has_audio", False):
         say("audio dropped: --fps changes the timing of the video")
@@ -640,11 +643,13 @@ MODEL_AHEAD_BYTES = 256 << 20
 KEEP_FRAMES_BYTES = 1 << 30
 
 
-def _fits(total: int | None, info) -> bool:
-    """Whether ``total`` frames of ``info``'s size, as YUV 4:2:0, fit :data:`KEEP_FRAMES_BYTES`."""
-    if not total or not info.width or not info.height:
+def _fits(total: int | None, size: tuple[int, int] | None) -> bool:
+    """Whether ``total`` output frames of ``size`` (``(height, width)``: the composed
+    frame, bigger than the input's in side-by-side and grid layouts), as YUV 4:2:0,
+    fit :data:`KEEP_FRAMES_BYTES`."""
+    if not total or not size:
         return False
-    return total * int(info.width) * int(info.height) * 3 // 2 <= KEEP_FRAMES_BYTES
+    return total * int(size[0]) * int(size[1]) * 3 // 2 <= KEEP_FRAMES_BYTES
 
 
 def _nbytes(drawn) -> int:
