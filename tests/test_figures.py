@@ -258,3 +258,22 @@ def test_save_failure_leaves_nothing(tmp_path, monkeypatch):
 def test_save_creates_folders(tmp_path):
     path = figures.save(figures.dependency_matrix(np.eye(3)), tmp_path / "paper" / "fig1.pdf")
     assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_layer_grid_draws_gradient_kinds_per_frame_by_default():
+    """Grad-CAM's first stream steps are far larger: "auto" scales each frame alone
+    (as render does), so a later frame's map still spans the colour map."""
+    from vizattn.cache import Cache
+
+    rng = np.random.default_rng(1)
+    cam = rng.random((1, T, 4, 4)).astype(np.float32)
+    cam[:, 0] *= 40.0  # the first step's gradients
+    cache = Cache({"block3_layer1/gradcam": cam})
+    auto = figures.layer_grid(cache, "block3", "gradcam", frames=[0, 3])
+    assert auto.axes[-1].get_ylabel() == "gradcam (normalized per frame)"
+    late = auto.axes[1].images[0].get_array()
+    assert float(np.max(late)) == pytest.approx(1.0)
+    clip = figures.layer_grid(cache, "block3", "gradcam", frames=[0, 3], normalize="clip")
+    assert float(np.max(clip.axes[1].images[0].get_array())) < 0.1
+    with pytest.raises(VizAttnError, match="unknown normalize"):
+        figures.layer_grid(cache, "block3", "gradcam", normalize="per clip")
