@@ -490,13 +490,11 @@ def _check(model, blocks, kinds) -> tuple[list[str], list[str], list[str]]:
     blocks = available if blocks is None else ([blocks] if isinstance(blocks, str) else blocks)
     for b in blocks:
         if b not in available:
-            from vizattn.names import closest
+            from vizattn.names import did_you_mean
 
-            near = closest(b, available)
             raise VizAttnError(
-                f"unknown block {b!r}; "
-                + (f"did you mean {near[0]!r}? " if near else "")
-                + f"the model has {', '.join(available)}."
+                f"unknown block {b!r}; {did_you_mean(b, available)}"
+                f"the model has {', '.join(available)}."
             )
     kinds = list(KINDS if kinds is None else ([kinds] if isinstance(kinds, str) else kinds))
     for k in kinds:

@@ -788,25 +788,15 @@ def as_clip(clip, *, size: tuple[int, int] | None = None) -> np.ndarray:
             b, t = arr.shape[:2]
             frames = arr.reshape(b * t, *arr.shape[2:])
             if arr.dtype == np.uint8:
-                return (_resize_uint8(frames, h, w).astype(np.float32) / 255.0).reshape(
-                    b, t, h, w, 3
-                )
+                from vizattn.overlay import _resize_image  # the one image resize (Pillow)
+
+                small = np.stack([_resize_image(frame, h, w) for frame in frames])
+                return (small.astype(np.float32) / 255.0).reshape(b, t, h, w, 3)
             flat = tf.image.resize(frames, (h, w), method="bilinear", antialias=True).numpy()
             return np.clip(flat, 0.0, 1.0, out=flat).reshape(b, t, h, w, 3)
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     return arr
-
-
-def _resize_uint8(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``uint8 [N, H, W, 3]`` -> ``[N, height, width, 3]``, antialiased bilinear (Pillow)."""
-    from PIL import Image
-
-    out = np.empty((len(frames), height, width, 3), np.uint8)
-    for i, frame in enumerate(frames):
-        image = Image.fromarray(frame).resize((width, height), Image.Resampling.BILINEAR)
-        out[i] = np.asarray(image)
-    return out
 
 
 def _checked_clip(clip) -> np.ndarray:

@@ -139,8 +139,7 @@ def _groups(available: list[str]) -> list[str]:
 
 def _unknown(item: str, available: list[str], what: str) -> str:
     options = _groups(available)
-    close = closest(item, options)
-    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    hint = did_you_mean(item, options, 3)
     if not available:
         return f"unknown {what} {item!r}; there is nothing to choose from here."
     blocks = sorted({o for o in options if o.startswith("block") and "_" not in o})
@@ -153,9 +152,20 @@ def _unknown(item: str, available: list[str], what: str) -> str:
     return f"unknown {what} {item!r}; {hint}Names are {', '.join(summary)}."
 
 
-def closest(name: str, options: Iterable[str], n: int = 3) -> list[str]:
-    """Up to ``n`` options that look like ``name`` (for "did you mean" hints)."""
-    return difflib.get_close_matches(name, list(options), n=n, cutoff=0.5)
+def closest(name: str, options: Iterable[str], n: int = 3, *, cutoff: float = 0.5) -> list[str]:
+    """Up to ``n`` options that look like ``name`` (for "did you mean" hints), best first."""
+    return difflib.get_close_matches(str(name), list(options), n=n, cutoff=cutoff)
+
+
+def did_you_mean(name: str, options: Iterable[str], n: int = 1, *, cutoff: float = 0.5) -> str:
+    """vizattn's one "did you mean" hint: ``"did you mean 'a', 'b'? "`` with up to ``n``
+    of :func:`closest`'s options, or ``""`` when none looks like ``name``.
+
+    >>> did_you_mean("superfst", ["ultrafast", "superfast"]) + "use one of ..."
+    "did you mean 'superfast'? use one of ..."
+    """
+    close = closest(name, options, n, cutoff=cutoff)
+    return f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
 
 
 def short_list(items: Sequence[str], n: int = 8) -> str:

@@ -61,7 +61,6 @@ while the model still runs:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import threading
@@ -71,6 +70,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from vizattn.errors import VizAttnError
+from vizattn.names import did_you_mean
 
 __all__ = [
     "LAYOUTS",
@@ -127,8 +127,7 @@ def colormap_lut(colormap: str = "inferno") -> np.ndarray:
         cmap = matplotlib.colormaps[colormap]
     except (KeyError, TypeError):
         names = sorted(matplotlib.colormaps)
-        close = difflib.get_close_matches(str(colormap), names, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = did_you_mean(colormap, names, cutoff=0.6)
         choices = ", ".join(repr(n) for n in _SUGGESTED)
         raise VizAttnError(
             f"unknown colormap {colormap!r}; {hint}use a matplotlib colormap such as {choices}."
@@ -873,8 +872,7 @@ class Composer:
         font_size: int | None = None,
     ) -> None:
         if layout not in LAYOUTS:
-            close = difflib.get_close_matches(str(layout), LAYOUTS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = did_you_mean(layout, LAYOUTS, cutoff=0.6)
             raise VizAttnError(
                 f"unknown layout {layout!r}; {hint}use one of {', '.join(map(repr, LAYOUTS))}."
             )

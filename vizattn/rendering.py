@@ -134,10 +134,9 @@ def check_render_request(
     endpoints = [n for n in _names.endpoint_names(model_id) if n != "head"]
     for kind in kinds:
         if kind not in RENDER_KINDS:
-            close = _names.closest(kind, RENDER_KINDS)
-            hint = f"did you mean {close[0]!r}? " if close else ""
             raise VizAttnError(
-                f"unknown kind {kind!r}; {hint}use one of {', '.join(RENDER_KINDS)}."
+                f"unknown kind {kind!r}; {_names.did_you_mean(kind, RENDER_KINDS)}"
+                f"use one of {', '.join(RENDER_KINDS)}."
             )
     for layer in layers:
         if layer == "head":

@@ -110,7 +110,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from vizattn.errors import VizAttnError
-from vizattn.names import closest
+from vizattn.names import did_you_mean
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -1082,10 +1082,9 @@ def _as_rgb(image: Any, number: int) -> np.ndarray:
 def check_preset(preset: str) -> None:
     """Raises :class:`VizAttnError` unless ``preset`` is one of :data:`X264_PRESETS`."""
     if preset not in X264_PRESETS:
-        close = closest(str(preset), X264_PRESETS, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
         raise VizAttnError(
-            f"unknown H.264 preset {preset!r}; {hint}use one of {', '.join(X264_PRESETS)}."
+            f"unknown H.264 preset {preset!r}; {did_you_mean(preset, X264_PRESETS)}"
+            f"use one of {', '.join(X264_PRESETS)}."
         )
 
 
