@@ -13,6 +13,7 @@ from vizattn.overlay import (
     Composer,
     Overlayer,
     add_label,
+    check_drawing,
     colorize,
     colormap_lut,
     grid,
@@ -419,6 +420,11 @@ def test_composer_checks_its_arguments():
         with pytest.raises(VizAttnError) as e:
             Composer(**kwargs)
         one_line(e)
+        if set(kwargs) <= {"layout", "alpha", "colormap"}:
+            # the check that runs before any model work says the same
+            with pytest.raises(VizAttnError) as early:
+                check_drawing(**kwargs)
+            assert str(early.value) == str(e.value)
     composer = Composer(panels=["a"], frame_size=(20, 20))
     with pytest.raises(VizAttnError) as e:
         composer.compose(frame_of(20, 20), [np.zeros((2, 2))] * 2)

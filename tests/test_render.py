@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from vizattn import cli, rendering
+from vizattn.errors import VizAttnError
 from vizattn.hooks import capture
 from vizattn.models import as_clip
 from vizattn.video import VideoWriter, probe
@@ -331,6 +332,7 @@ def _assert_clean_failure(code, err, directory, before):
         "missing_checkpoint",
         "bad_colormap",
         "bad_preset",
+        "bad_alpha",
         "no_simam_at_layer",
     ],
 )
@@ -372,6 +374,8 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         args += ["--colormap", "not-a-map"]
     elif case == "bad_preset":
         args += ["--preset", "superfst"]
+    elif case == "bad_alpha":
+        args += ["--alpha", "50"]
     elif case == "no_simam_at_layer":
         args[3] = "stem"  # SimAM sits after the projections by default, not after the stem
     before = sorted(os.listdir(work))
@@ -385,6 +389,21 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         assert ".tmp" not in err and "/proc" in err
     if case == "bad_preset":
         assert "did you mean 'superfast'" in err
+    if case == "bad_alpha":
+        assert "alpha must be between 0 and 1" in err
+
+
+def test_render_checks_the_look_before_reading_the_video(tmp_path):
+    """render() (the API: no argparse choices) rejects a bad layout, alpha or colormap
+    with Composer's own message, before it opens the video or builds a model."""
+    missing = str(tmp_path / "nope.mp4")
+    for look, expected in [
+        ({"layout": "side_by_side"}, "did you mean 'side-by-side'"),
+        ({"alpha": 1.5}, "alpha must be between 0 and 1"),
+        ({"colormap": "infern"}, "did you mean 'inferno'"),
+    ]:
+        with pytest.raises(VizAttnError, match=expected):
+            rendering.render(missing, progress=False, **look)
 
 
 def _x264_subme(path) -> int:

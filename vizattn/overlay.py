@@ -76,6 +76,7 @@ __all__ = [
     "LAYOUTS",
     "Box",
     "Composer",
+    "check_drawing",
     "Overlayer",
     "add_label",
     "colorize",
@@ -680,6 +681,29 @@ def _format_probability(p: float) -> str:
 
 #: Layouts a :class:`Composer` draws.
 LAYOUTS = ("overlay", "side-by-side", "grid")
+
+
+def check_drawing(
+    *, layout: str = "overlay", alpha: float = 0.5, colormap: str = "inferno"
+) -> None:
+    """Checks how maps are to be drawn (what :class:`Composer` takes), drawing nothing.
+
+    For callers that check their options before any slow work (``vizattn render``
+    checks them before it builds a model).
+
+    Raises:
+      VizAttnError: an unknown layout (with a "did you mean"), an alpha outside
+        [0, 1], or an unknown colormap.
+    """
+    if layout not in LAYOUTS:
+        hint = did_you_mean(layout, LAYOUTS, cutoff=0.6)
+        raise VizAttnError(
+            f"unknown layout {layout!r}; {hint}use one of {', '.join(map(repr, LAYOUTS))}."
+        )
+    _check_alpha(alpha)
+    colormap_lut(colormap)
+
+
 _BACKGROUND = (20, 20, 24)
 _TRACK = (46, 46, 54)
 _TEXT = (235, 235, 235)
@@ -871,11 +895,7 @@ class Composer:
         frame_size: tuple[int, int] | None = None,
         font_size: int | None = None,
     ) -> None:
-        if layout not in LAYOUTS:
-            hint = did_you_mean(layout, LAYOUTS, cutoff=0.6)
-            raise VizAttnError(
-                f"unknown layout {layout!r}; {hint}use one of {', '.join(map(repr, LAYOUTS))}."
-            )
+        check_drawing(layout=layout, alpha=alpha, colormap=colormap)
         labels = [" · ".join(map(str, p)) if isinstance(p, tuple) else str(p) for p in panels]
         if not labels:
             raise VizAttnError("Composer got no panels; pass panels=[('block3', 'simam')], say.")

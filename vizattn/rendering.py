@@ -175,21 +175,17 @@ def check_look(
     preset: str | None = None,
 ) -> None:
     """Checks the drawing options of :func:`render` (no model, no video needed)."""
-    from vizattn.overlay import colorize
+    from vizattn.overlay import check_drawing
     from vizattn.video import check_preset
 
     if not layers or not kinds:
         raise VizAttnError("give at least one layer (--layer) and one kind (--kind).")
     resolve_normalize(normalize, kinds)
-    if layout not in ("overlay", "side-by-side", "grid"):
-        raise VizAttnError(f"unknown layout {layout!r}; use overlay, side-by-side or grid.")
-    if not 0.0 <= alpha <= 1.0:
-        raise VizAttnError(f"alpha must be in [0, 1], got {alpha!r}.")
+    check_drawing(layout=layout, alpha=alpha, colormap=colormap)
     if int(chunk) < 1:
         raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
     if preset is not None:
         check_preset(preset)
-    colorize(np.zeros((1, 1), np.float32), colormap)  # validates the colormap name
 
 
 def default_output(video: str, layers: Sequence[str], kinds: Sequence[str]) -> str:
