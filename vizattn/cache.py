@@ -242,6 +242,13 @@ class Cache(Mapping):
 
     def names(self, kind: str | None = None, names: _names.NameFilter = None) -> list[str]:
         """Hook names held, optionally of one ``kind`` and selected by ``names``."""
+        if kind is not None and kind not in KINDS:
+            kinds_held = sorted({kind_of(n) for n in self._arrays})
+            if kind not in kinds_held:  # not a registered probe's kind either
+                raise VizAttnError(
+                    f"unknown kind {kind!r}; {_names.did_you_mean(kind, [*KINDS, *kinds_held])}"
+                    f"this cache holds {', '.join(kinds_held) or 'nothing'}."
+                )
         held = sorted(n for n in self._arrays if kind is None or kind_of(n) == kind)
         return _names.resolve(names, held, what="hook") if names is not None else held
 
@@ -257,7 +264,7 @@ class Cache(Mapping):
         kind: str = "simam",
         *,
         reduce: str = "mean",
-        normalize: str | None = "clip",
+        normalize: str | None = "auto",
     ) -> np.ndarray:
         """Per-frame 2D maps ``[batch, time, height, width]``.
 
@@ -270,8 +277,10 @@ class Cache(Mapping):
           reduce: how channels are reduced when the cache holds them
             (``"mean"``, ``"norm"``, ``"max"``).
           normalize: ``"clip"`` (one scale per batch item for the whole clip),
-            ``"frame"`` (each frame on its own) or ``None`` (raw values).
-            Gradient kinds keep 0 at 0.
+            ``"frame"`` (each frame on its own), ``None`` (raw values) or
+            ``"auto"``: :func:`default_normalize` of ``kind`` (per frame for
+            gradient kinds, else per clip), as render, the figures and the
+            widgets scale. Gradient kinds keep 0 at 0.
 
         Returns:
           float32 ``[batch, time, height, width]``, in [0, 1] unless ``normalize=None``.
@@ -280,6 +289,7 @@ class Cache(Mapping):
             raise VizAttnError(
                 f"kind {kind!r} has no per-frame maps; map kinds are {', '.join(MAP_KINDS)}."
             )
+        normalize = resolve_normalize(normalize, [kind], raw=True)
         held = self.names(kind=kind)
         if not held:
             raise VizAttnError(
@@ -306,6 +316,22 @@ class Cache(Mapping):
             raise VizAttnError("Cache.concat needs at least one cache.")
         if len(caches) == 1:
             return caches[0]
+        hooks = set(caches[0])
+        starts = [c.metadata.get("start") for c in caches]
+        expected = starts[0]
+        for i, c in enumerate(caches):
+            if set(c) != hooks:
+                raise VizAttnError(
+                    f"Cache.concat: chunk {i} holds other hooks than chunk 0; join the chunks "
+                    "of one capture_stream call."
+                )
+            if expected is not None and starts[i] is not None:
+                if starts[i] != expected:
+                    raise VizAttnError(
+                        f"Cache.concat: chunk {i} starts at frame {starts[i]}, not {expected}; "
+                        "pass the chunks of one capture_stream call in order, each once."
+                    )
+                expected += c.frames
         arrays: dict[str, np.ndarray] = {}
         total = sum(c.frames for c in caches)
         for name in caches[0]:
@@ -324,7 +350,8 @@ class Cache(Mapping):
                 arrays[name] = parts[-1]
         states = [s for c in caches for s in (c.states or [])] or None
         metadata = dict(caches[0].metadata)
-        metadata.pop("start", None)
+        if starts[0] is None:
+            metadata.pop("start", None)
         if "clip" in metadata:
             metadata["clip"] = {**metadata["clip"], "frames": total}
         return cls(arrays, states=states, metadata=metadata)

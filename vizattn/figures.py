@@ -198,7 +198,8 @@ def frame_strip(
     """A row of frames with their attention maps overlaid.
 
     Args:
-      frames: ``uint8`` RGB ``[T, H, W, 3]``.
+      frames: RGB ``[T, H, W, 3]`` (or a ``[1, T, H, W, 3]`` clip), uint8 or
+        float in [0, 1].
       maps: ``[T, h, w]`` floats in ``[0, 1]`` (bilinearly upsampled to the
         frame size), or ``None`` for the frames alone.
       times: seconds of each of the ``T`` frames, used as labels (default: the
@@ -218,11 +219,9 @@ def frame_strip(
     >>> len(fig.axes)   # 4 frames + colour bar
     5
     """
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise VizAttnError(
-            f"frames must be uint8 [T, H, W, 3], got {frames.dtype} {list(frames.shape)}."
-        )
+    from vizattn.overlay import as_frames
+
+    frames = as_frames(frames)
     count, height, w_px = frames.shape[:3]
     if maps is not None:
         maps = np.asarray(maps, np.float32)

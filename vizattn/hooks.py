@@ -570,11 +570,9 @@ class _Plan:
         self.kinds = frozenset(kinds)
         self.reduce = reduce
         if names is not None and not callable(names):
-            items = [names] if isinstance(names, str) else list(names)
+            items = _names.name_list(names)
             available = [*endpoints(model), "classifier_head"]
             for item in items:
-                if not isinstance(item, str):
-                    _names.matcher(items)  # raises the one message for a bad form
                 _names.resolve(item.split("/", 1)[0], available, what="layer")
                 if item == "head" and set(kinds) <= set(GRADIENT_KINDS):
                     raise VizAttnError(
@@ -815,8 +813,10 @@ def _run_stream(
             if frame_logits is None or clip_logits:
                 frame_logits = lg.numpy()
             target = np.repeat(tg.numpy()[:, None], n, axis=1)
-        if plan.wants(LOGITS_NAME):
+        if "logits" in plan.kinds:  # the model's output: whatever ``names`` selects
             arrays[LOGITS_NAME] = frame_logits
+        if start == 0:
+            _check_captured(plan, arrays, step_states)
         metadata = {
             "model": info.as_dict() if info else {},
             "options": {
@@ -833,6 +833,26 @@ def _run_stream(
         }
         yield Cache(arrays, states=step_states or None, metadata=metadata)
         start += n
+
+
+def _check_captured(plan: _Plan, arrays: dict, states: list) -> None:
+    """Raises when a capture recorded none of the kinds it was asked for (an empty
+    :class:`Cache` would fail later, far from the cause)."""
+    asked = sorted(plan.kinds - {"logits"})
+    if not asked or states or any(kind_of(n) != "logits" for n in arrays):
+        return
+    info = model_info(plan.model)
+    reasons = []
+    if info is not None and info.simam is None and any(k.startswith("simam") for k in asked):
+        reasons.append("the model has no SimAM (build_movinet(..., simam='frame'))")
+    if info is not None and info.tada is None and any(k.startswith("tada") for k in asked):
+        reasons.append("the model has no TAdaConv (build_movinet(..., tada='v1'))")
+    if not reasons:
+        reasons.append(f"no layer that names={plan.names!r} selects records them")
+    raise VizAttnError(
+        f"captured nothing of kind {', '.join(map(repr, asked))}: {'; '.join(reasons)}; "
+        "list what a model records with `vizattn layers`."
+    )
 
 
 def _join(parts: list[np.ndarray], kind: str, start: int) -> np.ndarray:
@@ -873,7 +893,8 @@ def capture_stream(
         any iterable of ``[H, W, 3]`` frames (arrays or :class:`vizattn.video.Frame`).
       chunk: frames per yielded cache (and per model call for kinds that need no
         per-frame stepping).
-      names: which hooks (see :mod:`vizattn.names`); ``None`` for all.
+      names: which hooks (see :mod:`vizattn.names`); ``None`` for all. The
+        logits (kind ``logits``) are kept whatever ``names`` selects.
       kinds: which kinds (see :mod:`vizattn.cache`); ``None`` for every kind
         that needs no gradient (add ``"gradcam"``/``"grad_x_act"`` by name).
       reduce: ``None``, ``"mean"``, ``"norm"`` or ``"max"`` over channels for the
@@ -923,6 +944,8 @@ def capture(
       clip: uint8 ``[T, H, W, 3]``/``[B, T, H, W, 3]``, or float in [0, 1].
       names: which hooks: a prefix (``"block3"``), a list, or a predicate on
         ``"{endpoint}/{kind}"``; ``None`` for all (see :mod:`vizattn.names`).
+        The logits (kind ``logits``), the model's output, are kept whatever
+        ``names`` selects.
       kinds: which kinds (see :mod:`vizattn.cache`); ``None`` for every kind
         that needs no gradient (add ``"gradcam"``/``"grad_x_act"`` by name).
       stream: stream with states (stream models only): logits per frame,
@@ -946,7 +969,7 @@ def capture(
         reduce=reduce,
         class_index=class_index,
         stream=stream,
-        chunk=(chunk or x.shape[1]) if stream else x.shape[1],
+        chunk=(x.shape[1] if chunk is None else chunk) if stream else x.shape[1],
     )
     caches = list(_run_stream(plan, _chunks(x, plan.chunk, None), clip_logits=not stream))
     cache = Cache.concat(caches)
@@ -1001,7 +1024,8 @@ def gradcam(
       class_index: an index, a class name, ``"top"``/``None`` (the prediction)
         or one index per batch item.
       stream: explain every frame's own prediction (stream models).
-      normalize: ``"clip"``, ``"frame"`` or ``None`` (raw logit units).
+      normalize: ``"clip"``, ``"frame"``, ``"auto"`` (per frame: see
+        :func:`vizattn.cache.default_normalize`) or ``None`` (raw logit units).
     """
     cache = capture(
         model, clip, names=names, kinds=["gradcam"], stream=stream, class_index=class_index

@@ -43,6 +43,7 @@ from vizattn._tf import import_tf
 from vizattn.errors import VizAttnError
 from vizattn.layers.simam import MODES, CausalSimAM
 from vizattn.layers.tada import VERSIONS, TAdaRouting
+from vizattn.overlay import checked_clip
 
 tf = import_tf()
 
@@ -779,7 +780,7 @@ def as_clip(clip, *, size: tuple[int, int] | None = None) -> np.ndarray:
     >>> as_clip(np.zeros((2, 8, 8, 3), np.uint8), size=(4, 6)).shape
     (1, 2, 4, 6, 3)
     """
-    arr = _checked_clip(clip)
+    arr = checked_clip(clip)
     if size is not None:
         h, w = (int(s) for s in size)
         if h < 1 or w < 1:
@@ -797,34 +798,6 @@ def as_clip(clip, *, size: tuple[int, int] | None = None) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     return arr
-
-
-def _checked_clip(clip) -> np.ndarray:
-    """``clip`` as ``[B, T, H, W, 3]``: uint8 as it is, float as float32 in [0, 1]."""
-    if hasattr(clip, "numpy"):
-        clip = clip.numpy()
-    arr = np.asarray(clip)
-    if arr.ndim == 4:
-        arr = arr[None]
-    if arr.ndim != 5 or arr.shape[-1] != 3 or min(arr.shape) == 0:
-        raise VizAttnError(
-            f"clip has shape {tuple(np.shape(clip))}; expected [T, H, W, 3] or [B, T, H, W, 3] "
-            "with at least one frame."
-        )
-    if arr.dtype == np.uint8:
-        return arr
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise VizAttnError(
-            f"clip has dtype {arr.dtype}; expected uint8 in [0, 255] or float in [0, 1]."
-        )
-    arr = arr.astype(np.float32)
-    lo, hi = float(arr.min()), float(arr.max())
-    if not (lo >= -1e-3 and hi <= 1.0 + 1e-3):
-        raise VizAttnError(
-            f"float clip has values in [{lo:.3g}, {hi:.3g}]; expected [0, 1] (divide uint8 "
-            "frames by 255)."
-        )
-    return np.clip(arr, 0.0, 1.0)
 
 
 def init_states(model, shape) -> dict:

@@ -46,6 +46,7 @@ __all__ = [
     "closest",
     "endpoint_names",
     "matcher",
+    "name_list",
     "resolve",
     "short_list",
     "state_endpoint",
@@ -91,12 +92,25 @@ def matcher(names: NameFilter) -> Callable[[str], bool]:
         return lambda name: True
     if callable(names):
         return names
-    prefixes = [names] if isinstance(names, str) else list(names)
-    if not prefixes or not all(isinstance(p, str) and p for p in prefixes):
+    prefixes = name_list(names)
+    return lambda name: any(_matches(name, p) for p in prefixes)
+
+
+def name_list(names: str | Iterable[str]) -> list[str]:
+    """A string or list form of ``names=`` as a list of strings, its form checked.
+
+    Raises:
+      VizAttnError: not a non-empty string or a non-empty list of them.
+    """
+    try:
+        items = [names] if isinstance(names, str) else list(names)
+    except TypeError:  # not iterable
+        items = []
+    if not items or not all(isinstance(p, str) and p for p in items):
         raise VizAttnError(
             f"names must be a name such as 'block3', a list of names or a predicate; got {names!r}."
         )
-    return lambda name: any(_matches(name, p) for p in prefixes)
+    return items
 
 
 def resolve(
@@ -118,8 +132,7 @@ def resolve(
     if names is None or callable(names):
         chosen = [n for n in available if matcher(names)(n)]
         return sorted(chosen) if sort else chosen
-    items = [names] if isinstance(names, str) else list(names)
-    matcher(items)  # validates the form
+    items = name_list(names)
     for item in items:
         if not any(_matches(n, item) for n in available):
             raise VizAttnError(_unknown(item, available, what))

@@ -79,6 +79,8 @@ __all__ = [
     "check_drawing",
     "Overlayer",
     "add_label",
+    "as_frames",
+    "checked_clip",
     "colorize",
     "colormap_lut",
     "grid",
@@ -103,6 +105,60 @@ _PALETTE = (
     (23, 190, 207),
 )
 _SUGGESTED = ("inferno", "viridis", "magma", "plasma", "turbo", "jet")
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def checked_clip(clip: Any) -> np.ndarray:
+    """A clip checked, as ``[batch, time, height, width, 3]``: uint8 as it is, float as
+    float32 in [0, 1]. The one check of frames given to vizattn (the model's input,
+    the widgets' and the figures' frames).
+
+    Raises:
+      VizAttnError: another shape, no frame, another dtype, or floats outside [0, 1]
+        (uint8 values stored as float, say).
+    """
+    if hasattr(clip, "numpy"):
+        clip = clip.numpy()
+    arr = np.asarray(clip)
+    if arr.ndim == 4:
+        arr = arr[None]
+    if arr.ndim != 5 or arr.shape[-1] != 3 or min(arr.shape) == 0:
+        raise VizAttnError(
+            f"clip has shape {tuple(np.shape(clip))}; expected [T, H, W, 3] or [B, T, H, W, 3] "
+            "with at least one frame."
+        )
+    if arr.dtype == np.uint8:
+        return arr
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise VizAttnError(
+            f"clip has dtype {arr.dtype}; expected uint8 in [0, 255] or float in [0, 1]."
+        )
+    arr = arr.astype(np.float32)
+    lo, hi = float(arr.min()), float(arr.max())
+    if not (lo >= -1e-3 and hi <= 1.0 + 1e-3):
+        raise VizAttnError(
+            f"float clip has values in [{lo:.3g}, {hi:.3g}]; expected [0, 1] (divide uint8 "
+            "frames by 255)."
+        )
+    return np.clip(arr, 0.0, 1.0)
+
+
+def as_frames(frames: Any, *, batch: int = 0) -> np.ndarray:
+    """``uint8 [time, height, width, 3]`` frames to draw, from what :func:`checked_clip`
+    accepts (``batch`` picks the item of a ``[B, T, H, W, 3]`` clip).
+
+    >>> as_frames(np.full((2, 4, 4, 3), 0.5, np.float32))[0, 0, 0]
+    array([128, 128, 128], dtype=uint8)
+    """
+    arr = checked_clip(frames)
+    if not 0 <= batch < arr.shape[0]:
+        raise VizAttnError(f"batch {batch} is out of range; frames hold {arr.shape[0]} item(s).")
+    arr = arr[batch]
+    if arr.dtype == np.uint8:
+        return arr
+    return (arr * 255.0 + 0.5).astype(np.uint8)
 
 
 # --------------------------------------------------------------------------- colour

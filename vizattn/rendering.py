@@ -325,7 +325,7 @@ def map_stream(
             model,
             threaded(images()),
             chunk=int(chunk),
-            names=[*layers, "classifier_head"] if predictions else layers,
+            names=layers,
             kinds=wanted,
             reduce="mean",
             class_index=class_index,

@@ -53,7 +53,7 @@ from vizattn import figures
 from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, resolve_normalize, softmax
 from vizattn.errors import VizAttnError
 from vizattn.names import state_endpoint
-from vizattn.overlay import overlay, resize_map
+from vizattn.overlay import as_frames, overlay, resize_map
 
 __all__ = [
     "DPI",
@@ -291,28 +291,6 @@ def _image_axes(ax) -> None:
 # -- inputs --------------------------------------------------------------------------
 
 
-def _as_frames(frames: Any, batch: int = 0) -> np.ndarray:
-    """uint8 ``[T, H, W, 3]`` from ``[T, H, W, 3]``/``[B, T, H, W, 3]`` uint8 or float in [0, 1]."""
-    if hasattr(frames, "numpy"):
-        frames = frames.numpy()
-    arr = np.asarray(frames)
-    if arr.ndim == 5:
-        if not 0 <= batch < arr.shape[0]:
-            raise VizAttnError(
-                f"batch {batch} is out of range; frames hold {arr.shape[0]} item(s)."
-            )
-        arr = arr[batch]
-    if arr.ndim != 4 or arr.shape[-1] != 3:
-        raise VizAttnError(
-            f"frames have shape {list(np.shape(frames))}; expected [T, H, W, 3] or [B, T, H, W, 3]."
-        )
-    if arr.dtype == np.uint8:
-        return arr
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise VizAttnError(f"frames have dtype {arr.dtype}; expected uint8 or float in [0, 1].")
-    return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
 def _as_masks(masks: Any, count: int) -> tuple[np.ndarray | None, list[str] | None]:
     """Masks ``[T, H, W]`` (labels: 0 background, k object k) and object names, if any."""
     if masks is None:
@@ -398,7 +376,7 @@ def overlay_explorer(
         raise VizAttnError(
             "this cache holds no maps; capture with kinds=['simam'] (or 'activation', 'gradcam')."
         )
-    video = _as_frames(frames, batch)
+    video = as_frames(frames, batch=batch)
     count = len(video)
     if cache.frames != count:
         raise VizAttnError(
@@ -1117,7 +1095,7 @@ def prediction_timeline(
     names = list(labels) if labels is not None else _class_names(source, n_classes)
     if len(names) != n_classes:
         raise VizAttnError(f"{len(names)} labels for {n_classes} classes; pass one per class.")
-    video = _as_frames(frames, batch) if frames is not None else None
+    video = as_frames(frames, batch=batch) if frames is not None else None
     if video is not None and len(video) != count:
         raise VizAttnError(f"{len(video)} frames for {count} steps of logits; pass the same clip.")
     order = np.argsort(-probabilities.max(axis=0), kind="stable")
