@@ -60,7 +60,9 @@ def test_shapes_and_normalization(model, clip, raw):
     per_frame = gradcam(model, clip, "block3", normalize="frame")
     frame_max = per_frame.max(axis=(2, 3))
     assert np.all(np.isclose(frame_max, 1.0) | (frame_max == 0.0))
-    with pytest.raises(VizAttnError, match=r"unknown normalize 'minmax'; use 'auto', 'clip', 'frame'"):
+    with pytest.raises(
+        VizAttnError, match=r"unknown normalize 'minmax'; use 'auto', 'clip', 'frame'"
+    ):
         gradcam(model, clip, "block3", normalize="minmax")
 
 

@@ -338,6 +338,64 @@ def test_text_file_renamed_mp4(tmp_path):
     assert assert_one_line(e).startswith("not a video file: ")
 
 
+LABELS = Path(video_module.__file__).parent / "data" / "kinetics600_labels.txt"
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "size"),
+    [
+        ("labels.txt", b"", None),  # FFmpeg's "tty" demuxer draws any text as ANSI art
+        ("labels.mp4", b"", None),
+        ("labels.nfo", b"", None),
+        ("noise.ans", bytes(range(256)) * 8, None),  # tty takes random bytes too
+        ("labels.bin", b"", 4000),  # "bin" (binary text) takes files of some sizes
+        ("labels.xb", b"XBIN\x1a\x50\x00\x19\x00\x10\x00", None),  # "xbin"
+        ("labels.idf", b"", None),  # "idf": iCE Draw
+    ],
+)
+def test_text_file_is_not_a_video(tmp_path, name, head, size):
+    path = tmp_path / name
+    data = (head + LABELS.read_bytes())[:size]
+    path.write_bytes(data)
+    for read in (probe, read_all):
+        with pytest.raises(VizAttnError) as e:
+            read(path)
+        message = assert_one_line(e)
+        assert message.startswith(f"not a video file: {str(path)!r} ("), message
+    assert path.read_bytes() == data  # never modify inputs
+
+
+@pytest.mark.parametrize("data", [b"hello", b"hello\n", b"\x00\x00\x00"])
+def test_tiny_file_is_not_a_video_not_truncated(tmp_path, data):
+    path = tmp_path / "notvideo.mp4"
+    path.write_bytes(data)
+    with pytest.raises(VizAttnError) as e:
+        probe(path)
+    message = assert_one_line(e)
+    assert message.startswith(f"not a video file: {str(path)!r} ("), message
+    assert "truncated" not in message and "moov" not in message
+
+
+def test_mp4_cut_inside_its_first_box_is_truncated(tmp_path):
+    full = encode_with_pyav(tmp_path / "full.mp4", pattern(10), faststart=False)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[:20])  # inside the 'ftyp' box
+    with pytest.raises(VizAttnError) as e:
+        probe(cut)
+    assert assert_one_line(e).startswith("truncated video: ")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "x.mp4"
+    path.write_bytes(b"")
+    for read in (probe, VideoReader):
+        with pytest.raises(VizAttnError) as e:
+            read(path)
+        message = assert_one_line(e)
+        assert message.startswith(f"not a video file: {str(path)!r} is empty (0 bytes); ")
+        assert "index" not in message and "truncated" not in message
+
+
 def test_file_without_video_stream(tmp_path):
     path = tmp_path / "empty.mp4"
     with av.open(str(path), "w") as container:

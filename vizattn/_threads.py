@@ -13,7 +13,10 @@ and :func:`in_background` runs one call beside the caller, for its result later:
 3
 
 An exception in a producer is raised in the consumer; when the consumer stops
-early (an error, Ctrl-C, ``break``), the producer stops too.
+early (an error, Ctrl-C, ``break``) and closes the iterator (``close()``,
+``contextlib.closing``), the producer stops too, and is closed in its thread,
+before ``close()`` returns (up to 5 s). Close it before releasing what the
+producer reads: a video closed while a thread decodes from it can crash.
 """
 
 from __future__ import annotations
@@ -49,12 +52,18 @@ def threaded(source: Iterable, maxsize: int = 3) -> Iterator:
                     except queue.Full:
                         continue
                 if stop.is_set():
+                    # Closed here, in its own thread, so that its cleanup (a
+                    # generator's ``finally``: closing a video, say) runs now.
+                    close = getattr(source, "close", None)
+                    if close is not None:
+                        close()
                     return
             q.put(_SENTINEL)
         except BaseException as e:  # re-raised in the consumer
             q.put(e)
 
-    thread = threading.Thread(target=work, daemon=True)
+    name = getattr(source, "__name__", type(source).__name__)
+    thread = threading.Thread(target=work, daemon=True, name=f"vizattn-threaded-{name}")
     thread.start()
     try:
         while True:

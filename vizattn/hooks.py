@@ -684,9 +684,10 @@ def _chunks(frames, chunk: int, size) -> Iterator[np.ndarray]:
             yield prepare(batch, size)
 
     empty = True
-    for x in threaded(groups(), 2):
-        empty = False
-        yield x
+    with contextlib.closing(threaded(groups(), 2)) as ready:
+        for x in ready:
+            empty = False
+            yield x
     if empty:
         raise VizAttnError("no frames to run; the clip or video is empty.")
 
@@ -921,9 +922,9 @@ def capture_stream(
         chunk=chunk,
         eager=eager,
     )
-    yield from _run_stream(
-        plan, _chunks(frames, plan.chunk, size), shape=_chunk_shape(frames, plan.chunk, size)
-    )
+    chunks = _chunks(frames, plan.chunk, size)
+    with contextlib.closing(chunks):  # stops its thread, even when the caller stops early
+        yield from _run_stream(plan, chunks, shape=_chunk_shape(frames, plan.chunk, size))
 
 
 def capture(

@@ -45,6 +45,7 @@ never modified, and nothing is left behind on error or Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -320,10 +321,14 @@ def map_stream(
             pending.append(frame)
             yield frame.image
 
-    with reader:
-        for cache in capture_stream(
+    # Closed in this order, whatever stops the stream: the model's chunks (and the
+    # thread that reads ``decoded``), then the decoding thread, then the reader.
+    # A video closed while a thread decodes from it crashes the process.
+    decoded = threaded(images())
+    with reader, contextlib.closing(decoded):
+        caches = capture_stream(
             model,
-            threaded(images()),
+            decoded,
             chunk=int(chunk),
             names=layers,
             kinds=wanted,
@@ -331,11 +336,15 @@ def map_stream(
             class_index=class_index,
             size=size,
             eager=eager,
-        ):
-            n = cache.frames
-            frames = [pending.popleft() for _ in range(n)]
-            maps = {(layer, k): cache.frame_maps(layer, k, normalize=None)[0] for layer, k in keys}
-            yield frames, maps, cache.probabilities()[0] if predictions else None
+        )
+        with contextlib.closing(caches):
+            for cache in caches:
+                n = cache.frames
+                frames = [pending.popleft() for _ in range(n)]
+                maps = {
+                    (layer, k): cache.frame_maps(layer, k, normalize=None)[0] for layer, k in keys
+                }
+                yield frames, maps, cache.probabilities()[0] if predictions else None
     if reader.truncated and not allow_truncated:
         raise VizAttnError(
             f"{video!r} is truncated or corrupt after {reader.frames_read} frames "

@@ -82,7 +82,9 @@ still written and one line starting ``"audio dropped:"`` goes to ``on_notice``:
 Hostile input: every file either decodes or raises ``VizAttnError`` with one
 line (a fuzz test in the suite checks this on hundreds of corrupted clips); an
 MP4 cut off before its index (the ``moov`` box) is reported as "truncated
-video". Decoded frames always have the probed size.
+video"; an empty file, a few stray bytes, or text (which FFmpeg's ``tty`` demuxer
+would draw as ANSI art) as "not a video file". Decoded frames always have the
+probed size.
 
 Frame times: by default frames are spaced ``1 / fps`` apart. Pass
 ``writer.write(image, time=t)`` to keep a source's own timestamps (variable
@@ -293,6 +295,8 @@ def _mp4_missing_index(path: Path) -> str | None:
             while offset < size and len(seen) < 10_000:
                 f.seek(offset)
                 header = f.read(16)
+                if len(header) < 8 and offset == 0:
+                    return None  # a few bytes, not even one box: not an MP4/MOV file
                 if len(header) < 8:
                     cut = "a box header"
                     break
@@ -318,10 +322,32 @@ def _mp4_missing_index(path: Path) -> str | None:
     return f"{where} and its index (the 'moov' box) is missing"
 
 
+# FFmpeg's text-mode art demuxers ("tty" for ANSI art, "bin", "xbin", "adf", "idf")
+# and their decoders: they open text files, even random bytes, and draw the
+# characters as frames. Whatever they open is not a video.
+_TEXT_ART_FORMATS = {"tty", "bin", "xbin", "adf", "idf"}
+_TEXT_ART_CODECS = {"ansi", "bintext", "xbin", "idf"}
+
+
+def _is_text_art(container: Any, streams: Sequence[Any]) -> bool:
+    try:
+        formats = set(str(container.format.name).split(","))
+        codecs = {s.codec_context.name for s in streams}
+    except Exception:  # noqa: BLE001 - a damaged header: let the other checks decide
+        return False
+    return bool(formats & _TEXT_ART_FORMATS or codecs & _TEXT_ART_CODECS)
+
+
 def _open_input(path: PathLike) -> tuple[Path, Any, Any]:
     """Open ``path`` and pick its video stream, or raise :class:`VizAttnError`."""
     p = _check_input_file(path)
     text = os.fspath(path)
+    with contextlib.suppress(OSError):  # unreadable: av.open below says why
+        if p.stat().st_size == 0:
+            raise VizAttnError(
+                f"not a video file: {text!r} is empty (0 bytes); "
+                "pass a complete video file such as an .mp4."
+            )
 
     def not_a_video(reason: str) -> VizAttnError:
         missing = _mp4_missing_index(p)
@@ -351,6 +377,12 @@ def _open_input(path: PathLike) -> tuple[Path, Any, Any]:
         streams = [s for s in video if s.codec_context is not None]
     except Exception:  # noqa: BLE001
         video = streams = []
+    if _is_text_art(container, streams):
+        container.close()
+        raise VizAttnError(
+            f"not a video file: {text!r} (it is text or text-mode art, not video); "
+            "pass a complete video file such as an .mp4."
+        )
     if not streams:
         container.close()
         if video:
