@@ -51,3 +51,36 @@ def test_threaded_stops_its_producer_when_the_consumer_stops():
     n = len(produced)
     time.sleep(0.3)
     assert len(produced) == n < 10  # bounded queue, and nothing more after close
+
+
+@pytest.mark.parametrize("ending", ["exhausted", "error"])
+def test_a_closed_producer_ends_even_when_its_source_ended_into_a_full_queue(ending):
+    """The producer's last word (the end marker, or its error) waits for room in the
+    queue; a consumer that stops without reading it must not leave the thread waiting
+    (it held a video open after an interrupted render)."""
+
+    def source():
+        yield from range(3)
+        if ending == "error":
+            raise ValueError("boom")
+
+    it = threaded(source(), maxsize=1)
+    assert next(it) == 0
+    time.sleep(0.3)  # the producer is done, waiting to hand over its last word
+    it.close()
+    assert not [t for t in threading.enumerate() if t.name == "vizattn-threaded-source"]
+
+
+def test_a_stopped_producer_closes_its_source_in_its_own_thread():
+    closed_in = []
+
+    def source():
+        try:
+            yield from range(100)
+        finally:
+            closed_in.append(threading.current_thread().name)
+
+    it = threaded(source(), maxsize=1)
+    assert next(it) == 0
+    it.close()
+    assert closed_in == ["vizattn-threaded-source"]  # before close() returned

@@ -42,25 +42,29 @@ def threaded(source: Iterable, maxsize: int = 3) -> Iterator:
     q: queue.Queue = queue.Queue(maxsize=maxsize)
     stop = threading.Event()
 
+    def put(item) -> bool:
+        """Waits for room in the queue, unless the consumer has stopped (``False``)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def work():
         try:
             for item in source:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     # Closed here, in its own thread, so that its cleanup (a
                     # generator's ``finally``: closing a video, say) runs now.
                     close = getattr(source, "close", None)
                     if close is not None:
                         close()
                     return
-            q.put(_SENTINEL)
+            put(_SENTINEL)
         except BaseException as e:  # re-raised in the consumer
-            q.put(e)
+            put(e)
 
     name = getattr(source, "__name__", type(source).__name__)
     thread = threading.Thread(target=work, daemon=True, name=f"vizattn-threaded-{name}")

@@ -539,14 +539,23 @@ def render(
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
     if fps is not None and getattr(info, "has_audio", False):
         say("audio dropped: --fps changes the timing of the video")
-    with vid.VideoWriter(
-        output,
-        fps=out_fps,
-        inputs=[video],
-        audio_from=video if keep_audio else None,
-        on_notice=say,
-        preset=preset or vid.DEFAULT_PRESET,
-    ) as writer:
+    with (
+        vid.VideoWriter(
+            output,
+            fps=out_fps,
+            inputs=[video],
+            audio_from=video if keep_audio else None,
+            on_notice=say,
+            preset=preset or vid.DEFAULT_PRESET,
+        ) as writer,
+        contextlib.ExitStack() as threads,
+    ):
+        # Every producer thread is closed on the way out, painting first, then what
+        # feeds it, and all before the writer: nothing runs on after an error or
+        # Ctrl-C, and no video is closed while a thread still reads it.
+        def closed_on_exit(iterator):
+            return threads.enter_context(contextlib.closing(iterator))
+
         if passes == 2:
             raw: dict = {k: [] for k in keys}
             prob_list: list = []
@@ -555,7 +564,7 @@ def render(
             kept: list | None = []
             kept_bytes = 0
 
-            for batch, maps, probs in threaded(model_pass("pass 1/2: model"), 2):
+            for batch, maps, probs in closed_on_exit(threaded(model_pass("pass 1/2: model"), 2)):
                 for k in keys:
                     raw[k].append(maps[k])
                 if probs is not None:
@@ -581,8 +590,11 @@ def render(
                             yield drawn, t, [heat[k][i] for k in keys], None
                             i += 1
                     return
-                with vid.VideoReader(video, **rng) as reader:
-                    for i, frame in enumerate(threaded(reader)):
+                with (
+                    vid.VideoReader(video, **rng) as reader,
+                    contextlib.closing(threaded(reader)) as frames,
+                ):
+                    for i, frame in enumerate(frames):
                         probs = None if all_probs is None else all_probs[i]
                         yield frame, frame.time, [heat[k][i] for k in keys], probs
 
@@ -592,8 +604,8 @@ def render(
             # and encoding always have frames for the cores the model leaves idle.
             frame_bytes = max(1, int(info.width or 1) * int(info.height or 1) * 3)
             # Its bar counts frames written, which is what lags.
-            items = threaded(
-                model_pass(None), max(2, MODEL_AHEAD_BYTES // (frame_bytes * model_chunk))
+            items = closed_on_exit(
+                threaded(model_pass(None), max(2, MODEL_AHEAD_BYTES // (frame_bytes * model_chunk)))
             )
 
             def jobs():
@@ -608,7 +620,8 @@ def render(
         # One thread draws (paints the maps) while this one encodes: x264 has threads
         # of its own, and a second drawing thread made pass 2 slower, not faster.
         first = True
-        for image, t in threaded(map(draw, jobs()), maxsize=8):
+        painted = closed_on_exit(threaded(map(draw, closed_on_exit(jobs())), maxsize=8))
+        for image, t in painted:
             writer.write(image, time=None if fps else t)
             written += 1
             if first:  # after the first frame: the model's trace is left out of the rate
