@@ -177,6 +177,25 @@ def test_make_demo_rejects_odd_size(tmp_path):
     assert "\n" not in str(e.value) and str(e.value).endswith(".")
 
 
+def test_a_bad_seed_fails_in_one_line_and_make_demo_creates_nothing(tmp_path):
+    for seed in (-1, 2.5, "3"):
+        with pytest.raises(VizAttnError, match="seed must be a whole number >= 0") as e:
+            task_clip(seed, size=32, frames=2)
+        assert "\n" not in str(e.value)
+    for bad in ({"seed": -1}, {"seconds": 0}):
+        with pytest.raises(VizAttnError):
+            make_demo(tmp_path / "out", size=(32, 32), **bad)
+        assert not (tmp_path / "out").exists()  # the folder comes after the checks
+
+
+def test_make_demo_unwritable_folder_names_no_argument(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(VizAttnError, match="cannot create the demo folder") as e:
+        make_demo(blocker / "out", seconds=0.2, fps=10, size=(32, 32))
+    assert "out_dir" not in str(e.value)
+
+
 def test_shipped_assets_are_consistent_and_small():
     video, masks_file = ASSETS / "demo.mp4", ASSETS / "demo_masks.npz"
     assert video.stat().st_size + masks_file.stat().st_size < 2 * 2**20

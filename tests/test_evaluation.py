@@ -175,3 +175,91 @@ def test_evaluate_rejects_mismatches(model, task):
         evaluation.evaluate(model, task.frames, task.masks, blocks=["block9"])
     with pytest.raises(VizAttnError, match="unknown map kind"):
         evaluation.evaluate(model, task.frames, task.masks, kinds=["saliency"])
+
+
+def test_masks_select_cuts_frames_and_shifts_the_onset(task):
+    m = evaluation.Masks(task.masks, target=task.target, label=task.label, onset=2)
+    part = m.select([1, 2, 3])
+    np.testing.assert_array_equal(part.masks, task.masks[1:4])
+    assert (part.onset, part.target, part.label) == (1, task.target, task.label)
+    assert m.select([3, 4]).onset == 0  # the range starts after the onset
+    assert m.select([0, 1]).onset is None  # the range ends before it
+    with pytest.raises(VizAttnError, match="not all in the masks' 6 frames"):
+        m.select([4, 5, 6])
+
+
+def test_masks_label_is_used_only_when_the_model_has_that_class(model, task, masks_file):
+    # 'vizattn demo' masks name moving-shapes classes; the test model's are 'class 0'..'class 9'
+    assert evaluation.load_masks(masks_file).class_names == demo.CLASS_NAMES
+    assert evaluation._model_label(model, evaluation.Masks(task.masks, label=3)) == (3, None)
+    named = evaluation.Masks(task.masks, label=3, class_names=("a", "b", "c", "Class_7"))
+    assert evaluation._model_label(model, named) == (7, None)  # by name, not by index
+
+    def run(class_names):
+        m = evaluation.Masks(
+            task.masks, target=task.target, label=task.label, class_names=class_names
+        )
+        return evaluation.evaluate(model, task.frames, m, blocks="block1", kinds="gradcam")
+
+    table = run(demo.CLASS_NAMES)
+    name = demo.CLASS_NAMES[task.label]
+    assert table.options["class_index"] == "top"
+    assert "gradients explain the predicted class per frame" in table.to_text()
+    assert (
+        f"the masks' label {name!r} is not a class of this model; gradients explain the "
+        "prediction" in table.notes
+    )
+    names = [f"class {i}" for i in (5, 6, 7, 8)]
+    table = run(tuple(names))
+    assert table.options["class_index"] == int(names[task.label][6:])
+    assert "gradients explain the true label" in table.to_text() and not table.notes
+
+
+@pytest.fixture(scope="module")
+def video(task, tmp_path_factory):
+    from vizattn.video import VideoWriter
+
+    path = tmp_path_factory.mktemp("video") / "clip.mp4"
+    with VideoWriter(path, fps=25) as writer:
+        for image in task.frames:
+            writer.write(image)
+    return path
+
+
+def _evaluate_json(argv, model, monkeypatch, capsys):
+    from vizattn import cli
+
+    monkeypatch.setattr(cli, "_load", lambda args, say: model)
+    code = cli.main(["evaluate", *map(str, argv), "--layer", "block1", "--kind", "simam,gradcam"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out), err  # stdout holds only the JSON
+
+
+def test_cli_json_to_stdout_and_masks_cut_to_the_range(
+    model, video, masks_file, monkeypatch, capsys
+):
+    data, err = _evaluate_json(
+        [video, "--masks", masks_file, "--json", "-", "--max-frames", "4"],
+        model,
+        monkeypatch,
+        capsys,
+    )
+    assert data["options"]["frames"] == 4
+    auroc = next(r for r in data["rows"] if r["kind"] == "oracle")["metrics"]["auroc"]
+    assert (auroc["frames"], auroc["frames_after_onset"]) == (4, 2)  # onset 2: frames 2, 3
+    assert "explanation quality" in err  # the table goes to stderr
+    assert "vizattn: scoring simam, gradcam in block1 on 4 frames" in err  # before the slow part
+    assert any(
+        "is not a class of this model; gradients explain the prediction" in n for n in data["notes"]
+    )
+    # frames at 0.04 .. 0.16 s are frames 1..4: the onset moves to the second of them
+    data, err = _evaluate_json(
+        [video, "--masks", masks_file, "--json", "-", "--start", "0.04", "--end", "0.2", "-q"],
+        model,
+        monkeypatch,
+        capsys,
+    )
+    auroc = next(r for r in data["rows"] if r["kind"] == "oracle")["metrics"]["auroc"]
+    assert (auroc["frames"], auroc["frames_after_onset"]) == (4, 3)
+    assert "vizattn:" not in err

@@ -10,8 +10,10 @@ the checks that must come before any model are tested with the real loader.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 
@@ -272,7 +274,8 @@ def test_render_range_grid_side_by_side_and_predictions(video, model, tmp_path, 
 def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path, monkeypatch):
     """A stream's first steps have far larger gradients, so one scale per clip would leave
     later Grad-CAM frames black: gradient kinds default to one scale per frame, other
-    kinds, or a mix, to one per clip; an explicit normalize wins. Per clip needs every map
+    kinds to one per clip (each on its own in a grid that mixes them); an explicit
+    normalize wins. Per clip needs every map
     before the first frame is coloured (two passes); per frame runs two passes too while
     the frames fit in memory (quicker), else one."""
 
@@ -286,7 +289,7 @@ def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path, mon
     assert run(["gradcam"]) == ("frame", 2)
     assert run(["grad_x_act"]) == ("frame", 2)
     assert run(["simam"]) == ("clip", 2)
-    assert run(["simam", "gradcam"]) == ("clip", 2)
+    assert run(["simam", "gradcam"]) == ("auto", 2)  # each kind on its own scale
     assert run(["gradcam"], "clip") == ("clip", 2)
     assert run(["simam"], "frame") == ("frame", 2)
     assert run(["gradcam"], "auto") == ("frame", 2)
@@ -302,6 +305,66 @@ def test_gradient_kinds_scale_each_frame_unless_told(video, model, tmp_path, mon
     monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
     assert run(["simam"], "frame") == ("frame", 1)
     assert run(["simam"], "clip") == ("clip", 2)  # decodes the video again
+
+
+def _producers() -> list[str]:
+    """Live threads of vizattn._threads.threaded (decoding, preparing chunks...)."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("vizattn-threaded")]
+
+
+@pytest.mark.parametrize("how", ["error", "consumer stops"])
+def test_a_stopped_stream_ends_its_threads_before_it_closes_the_video(model, tmp_path, how):
+    """Decoding runs in a thread: closing the video while it decodes crashed the process
+    (segmentation fault, 9 renders in 11 with ``--kind gradcam --class nope``). Whatever
+    stops the stream, its threads end before the video is closed and the call returns."""
+    long = _make_video(tmp_path / "long.mp4", frames=90, size=(48, 64))
+    assert _producers() == []
+    if how == "error":
+        with pytest.raises(VizAttnError, match="unknown class 'nope'"):
+            for _ in rendering.map_stream(
+                model, str(long), names="block3", kinds="gradcam", chunk=2, class_index="nope"
+            ):
+                pass
+            raise AssertionError("no error")
+        assert _producers() == []  # checked while the traceback still holds every frame
+    else:
+        stream = rendering.map_stream(model, str(long), names="block3", chunk=2)
+        frames, _, _ = next(stream)
+        assert len(frames) == 2
+        assert _producers()  # decoding ahead
+        stream.close()
+        assert _producers() == []
+
+
+@pytest.mark.parametrize(
+    "normalize, keep", [("clip", True), ("clip", False), ("frame", False)]
+)  # two passes with the frames kept, two passes decoding again, one pass
+def test_a_render_that_fails_midway_ends_its_threads_and_leaves_nothing(
+    model, tmp_path, monkeypatch, normalize, keep
+):
+    from vizattn import video as vid
+
+    long = _make_video(tmp_path / "long.mp4", frames=90, size=(48, 64))
+    if not keep:
+        monkeypatch.setattr(rendering, "KEEP_FRAMES_BYTES", 0)
+    real_write, written = vid.VideoWriter.write, []
+
+    def failing_write(self, *args, **kwargs):
+        if len(written) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while encoding
+        written.append(1)
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(vid.VideoWriter, "write", failing_write)
+    out = tmp_path / "out" / "r.mp4"
+    out.parent.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        rendering.render(
+            str(long), model=model, output=str(out), normalize=normalize, chunk=2,
+            progress=False, on_message=lambda m: None,
+        )  # fmt: skip
+    assert _producers() == []
+    assert os.listdir(out.parent) == []
 
 
 # -- bad input --------------------------------------------------------------------
@@ -334,6 +397,22 @@ def _assert_clean_failure(code, err, directory, before):
         "bad_preset",
         "bad_alpha",
         "no_simam_at_layer",
+        "start_after_end",
+        "negative_start",
+        "start_past_the_video",
+        "max_frames_0",
+        "chunk_0",
+        "fps_0",
+        "fps_negative",
+        "resolution_too_small",
+        "negative_seed",
+        "labels_missing",
+        "labels_binary",
+        "labels_wrong_count",
+        "base_model",
+        "unknown_class",
+        "class_out_of_range",
+        "demo_model_variant",
     ],
 )
 def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, video, monkeypatch):
@@ -378,6 +457,40 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         args += ["--alpha", "50"]
     elif case == "no_simam_at_layer":
         args[3] = "stem"  # SimAM sits after the projections by default, not after the stem
+    elif case == "start_after_end":
+        args += ["--start", "0.2", "--end", "0.1"]
+    elif case == "negative_start":
+        args += ["--start", "-1"]
+    elif case == "start_past_the_video":
+        args += ["--start", "5"]  # the clip lasts 0.24 s
+    elif case == "max_frames_0":
+        args += ["--max-frames", "0"]
+    elif case == "chunk_0":
+        args += ["--chunk", "0"]
+    elif case == "fps_0":
+        args += ["--fps", "0"]
+    elif case == "fps_negative":
+        args += ["--fps", "-5"]
+    elif case == "resolution_too_small":
+        args += ["--resolution", "1"]
+    elif case == "negative_seed":
+        args += ["--seed", "-1"]
+    elif case == "labels_missing":
+        args += ["--predictions", "--labels", str(work / "nope.txt")]
+    elif case == "labels_binary":
+        args += ["--predictions", "--labels", str(src)]
+    elif case == "labels_wrong_count":  # random weights: 600 classes
+        (work / "three.txt").write_text("a\nb\nc\n")
+        args += ["--predictions", "--labels", str(work / "three.txt")]
+    elif case == "base_model":
+        args += ["--base"]
+    elif case == "unknown_class":
+        args += ["--kind", "gradcam", "--class", "carving ise"]
+    elif case == "class_out_of_range":
+        args += ["--kind", "gradcam", "--class", "600"]
+    elif case == "demo_model_variant":
+        args[-1] = "demo"
+        args += ["--model", "a2"]
     before = sorted(os.listdir(work))
     data = src.read_bytes()
     code, _, err = _run(args, capsys)
@@ -391,6 +504,28 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         assert "did you mean 'superfast'" in err
     if case == "bad_alpha":
         assert "alpha must be between 0 and 1" in err
+    expected = {  # the flag the user typed, and the way out
+        "start_after_end": "--start 0.2 is not before --end 0.1",
+        "negative_start": "--start -1",
+        "start_past_the_video": "past the end",
+        "max_frames_0": "--max-frames 1 or more",
+        "chunk_0": "--chunk 0",
+        "fps_0": "--fps 0 is not a frame rate",
+        "fps_negative": "--fps -5 is not a frame rate",
+        "resolution_too_small": "--resolution 32 or more",
+        "negative_seed": "--seed -1 is not a seed",
+        "labels_missing": "nope.txt",
+        "labels_binary": "not a text file of class names",
+        "labels_wrong_count": "has 3 names but the model has 600 classes",
+        "base_model": "drop --base",
+        "unknown_class": "did you mean 'carving ice'",
+        "class_out_of_range": "class index 600 is out of range",
+        "demo_model_variant": "--model a2 cannot apply; pass --checkpoint random",
+    }.get(case)
+    if expected:
+        assert expected in err
+        assert "tracing" not in err
+        assert not re.search(r"\w=", err.split("error: ", 1)[1]), "names an API argument"
 
 
 def test_render_checks_the_look_before_reading_the_video(tmp_path):

@@ -286,6 +286,15 @@ def test_vizattn_modules_keep_their_init():
 
 
 @needs_fixtures
+def test_simam_inserted_into_trained_weights_is_said():
+    """SimAM has no weights, so the restore summary cannot tell that it is new to them;
+    load_model says so (it changes the official model's predictions)."""
+    said: list[str] = []
+    vizattn.load_model(str(TFLITE), simam="frame", notify=said.append)
+    assert any("inserted into weights trained without it" in m for m in said), said
+
+
+@needs_fixtures
 def test_render_and_predict_commands_on_the_real_model(converted, tmp_path, monkeypatch, capsys):
     """``vizattn predict`` and ``vizattn render --kind gradcam --predictions`` on carving_ice
     with the converted official model: class names everywhere, the right top class."""

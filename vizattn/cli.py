@@ -42,6 +42,14 @@ __all__ = ["main"]
 MODEL_IDS = ("a0", "a1", "a2", "a3", "a4", "a5")
 SIMAM_MODES = ("frame", "cumulative", "window", "clip")
 MAP_KINDS = ("simam", "simam_energy", "simam_input", "activation", "gradcam", "grad_x_act")
+#: Smallest ``--resolution``: MoViNet downsamples by 32 (A0 at 32x32 gives its last
+#: block 1x1 maps); a smaller input only pads that one pixel, and the maps of every
+#: block are mostly padding.
+MIN_RESOLUTION = 32
+RESOLUTION_HELP = (
+    f"model input size, the shorter side in pixels (at least {MIN_RESOLUTION}; default: "
+    "the model's)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,18 +97,23 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or notices")
 
 
-def _range_options(p: argparse.ArgumentParser) -> None:
+#: ``--chunk``'s help, per command: what the option does there.
+CHUNK_HELP = {
+    "render": "frames per model call (default 16; render runs a short video untraced, "
+    "in fewer, longer calls)",
+    "predict": "frames per model call (default 16); the stream states are carried from call "
+    "to call, so the predictions do not depend on it",
+    "evaluate": "not used by evaluate, which runs the whole range through the model in one "
+    "call (memory grows with --max-frames or --end)",
+}
+
+
+def _range_options(p: argparse.ArgumentParser, command: str) -> None:
     g = p.add_argument_group("range")
     g.add_argument("--start", type=float, help="start time in seconds")
     g.add_argument("--end", type=float, help="end time in seconds")
     g.add_argument("--max-frames", type=int, help="at most this many frames")
-    g.add_argument(
-        "--chunk",
-        type=int,
-        default=16,
-        help="frames per model call (default 16; render runs a short video untraced, "
-        "in fewer, longer calls)",
-    )
+    g.add_argument("--chunk", type=int, default=16, help=CHUNK_HELP[command])
     g.add_argument(
         "--allow-truncated",
         action="store_true",
@@ -158,8 +171,13 @@ def _parser() -> argparse.ArgumentParser:
         default="simam",
         help=f"map kind, comma-separated for a grid: {', '.join(MAP_KINDS)} (default simam)",
     )
-    r.add_argument("-o", "--output", help="output path (default {stem}_{layer}_{kind}.mp4)")
-    r.add_argument("--resolution", type=int, help="model input size (default: the model's)")
+    r.add_argument(
+        "-o",
+        "--output",
+        help="output path: .mp4, .webm, .gif, or a folder for PNG frames (end it with '/'; a "
+        "path without extension is taken as a folder too) (default {stem}_{layer}_{kind}.mp4)",
+    )
+    r.add_argument("--resolution", type=int, help=RESOLUTION_HELP)
     look = r.add_argument_group("look")
     look.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity (default 0.5)")
     look.add_argument("--colormap", default="inferno", help="matplotlib colormap name")
@@ -189,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
         "presets write smaller files (default superfast; veryfast: ~30%% smaller, ~1.6x "
         "the encoding time)",
     )
-    _range_options(r)
+    _range_options(r, "render")
     _model_options(r)
     _common(r)
 
@@ -204,8 +222,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--every", type=int, help="also print the top classes every N frames")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pr.add_argument("--labels", help="text file with one class name per line")
-    pr.add_argument("--resolution", type=int, help="model input size (default: the model's)")
-    _range_options(pr)
+    pr.add_argument("--resolution", type=int, help=RESOLUTION_HELP)
+    _range_options(pr, "predict")
     _model_options(pr)
     _common(pr)
 
@@ -233,7 +251,7 @@ def _parser() -> argparse.ArgumentParser:
         "--deletion", action="store_true", help="also run temporal deletion/insertion (slower)"
     )
     ev.add_argument("--steps", type=int, default=8, help="deletion/insertion steps (default 8)")
-    _range_options(ev)
+    _range_options(ev, "evaluate")
     _model_options(ev)
     _common(ev)
 
@@ -260,7 +278,12 @@ def _parser() -> argparse.ArgumentParser:
     _common(cc)
 
     lay = sub.add_parser("layers", help="list hook names, kinds and shapes of a model")
-    lay.add_argument("--resolution", type=int, default=64, help="input size for the shapes")
+    lay.add_argument(
+        "--resolution",
+        type=int,
+        default=64,
+        help=f"input size for the shapes (default 64, at least {MIN_RESOLUTION})",
+    )
     lay.add_argument("--frames", type=int, default=2, help="frames for the shapes")
     _model_options(lay)
     _common(lay)
@@ -347,14 +370,81 @@ def _weights(args) -> str:
     return "random" if given else "demo"
 
 
+#: Seeds ``--seed`` takes (NumPy's and TensorFlow's generators: no negative seeds).
+SEED_MAX = 2**32 - 1
+
+
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        from vizattn.errors import VizAttnError
+
+        raise VizAttnError(
+            f"--seed {seed} is not a seed; pass a whole number from 0 to {SEED_MAX}, e.g. --seed 0."
+        )
+
+
+#: The flag behind each architecture option, for messages.
+_ARCH_FLAG_NAMES = {
+    "model_id": "--model",
+    "stream": "--base",
+    "simam": "--simam",
+    "simam_position": "--simam-position",
+    "tada": "--tada",
+    "num_classes": "--num-classes",
+}
+
+
+def _flag_text(key: str, value) -> str:
+    """``--model a2``, ``--base``, ``--simam none``: an architecture option as typed."""
+    flag = _ARCH_FLAG_NAMES[key]
+    if key == "stream":
+        return flag
+    return f"{flag} {'none' if value is None else value}"
+
+
+def _is_tflite_file(weights: str) -> bool:
+    return weights.lower().endswith(".tflite") and os.path.isfile(os.path.expanduser(weights))
+
+
+def _tflite_info(args):
+    """:func:`vizattn.tflite.inspect_tflite` of ``--checkpoint`` (read once; imports
+    TensorFlow's TFLite schema, but builds no model)."""
+    info = getattr(args, "_tflite", None)
+    if info is None:
+        from vizattn.tflite import inspect_tflite
+
+        info = args._tflite = inspect_tflite(os.path.expanduser(args.checkpoint))
+    return info
+
+
 def _model_spec(args) -> dict:
     """What the model will be, known without building it (for the early checks)."""
+    from vizattn.errors import VizAttnError
+
+    _check_seed(getattr(args, "seed", None))
+    count = getattr(args, "num_classes", None)
+    if count is not None and count < 1:
+        raise VizAttnError(f"--num-classes {count} must be >= 1; leave it out for 600.")
     weights = _weights(args)
     arch = _architecture(args)
     if weights == "demo":
         from vizattn.demo_bundle import demo_build_options
 
         spec = dict(demo_build_options())
+        # The same test as load_model's, with the flags the user typed in the message.
+        clash = [
+            _flag_text(k, v)
+            for k, v in arch.items()
+            if (v != "" if k == "simam" else v is not None) and k in spec and v != spec[k]
+        ]
+        if clash:
+            raise VizAttnError(
+                f"the bundled demo model is fixed (MoViNet-{spec['model_id']} "
+                f"{'stream' if spec.get('stream', True) else 'base'}, SimAM "
+                f"{spec.get('simam') or 'none'}, {spec.get('num_classes')} classes), so "
+                f"{', '.join(clash)} cannot apply; pass --checkpoint random (or your own "
+                "checkpoint) to build that variant."
+            )
     elif weights == "random":
         spec = {"model_id": "a0", "stream": True, "simam": "frame", "simam_position": "projection"}
     else:  # trained weights: no SimAM unless asked; the model id may come from the file
@@ -369,13 +459,74 @@ def _model_spec(args) -> dict:
         path = os.path.expanduser(weights)
         prefix_files = [path + ".index"]
         if not os.path.exists(path) and not any(os.path.exists(f) for f in prefix_files):
-            from vizattn.errors import VizAttnError
-
             raise VizAttnError(
                 f"checkpoint {weights!r} does not exist; pass a checkpoint directory, a .tar.gz, "
                 "a Keras weight file, a .tflite file, 'random' or 'demo'."
             )
+    if _is_tflite_file(weights) and any(arch[k] is not None for k in _TFLITE_FIXED):
+        info = _tflite_info(args)  # the file says what the model is: a flag may contradict
+        found = info.build_options()
+        for key in _TFLITE_FIXED:
+            if arch[key] is not None and arch[key] != found[key]:
+                raise VizAttnError(
+                    f"{_flag_text(key, arch[key])} contradicts {weights}, which holds a "
+                    f"MoViNet-{info.model_id} stream model with {info.num_classes} classes; "
+                    f"drop {_ARCH_FLAG_NAMES[key]} to build the model the file describes."
+                )
+        spec.update(model_id=info.model_id, stream=True, num_classes=info.num_classes)
     return spec
+
+
+#: What a TFLite file fixes (and a flag can contradict).
+_TFLITE_FIXED = ("model_id", "stream", "num_classes")
+
+
+def _known_classes(args, spec: dict) -> tuple[list[str] | None, bool]:
+    """The class names, as far as they are known without building the model.
+
+    Returns ``(names, exact)``: ``exact`` when ``names`` are the model's classes
+    (the bundled demo model, random weights, a TFLite file, each with ``--labels``
+    if given, checked against the class count); ``--labels`` alone when the count
+    is not known before the model is built (``exact`` False); else ``(None, False)``.
+    Reading ``--labels`` here also checks that it is a readable text file.
+    """
+    from vizattn.labels import class_names, read_labels
+
+    weights = _weights(args)
+    own = None
+    if weights == "demo":
+        from vizattn.demo_bundle import demo_description
+
+        own = demo_description().get("class_names")
+        count = spec.get("num_classes") or (len(own) if own else None)
+    elif weights == "random":
+        count = spec.get("num_classes") or 600
+    elif _is_tflite_file(weights) and (args.labels or getattr(args, "class_index", None)):
+        count = _tflite_info(args).num_classes
+    else:
+        count = None
+    labels = getattr(args, "labels", None)
+    if labels:
+        return read_labels(labels, count), count is not None
+    if count is None:
+        return None, False
+    if own is not None and len(own) == count:
+        return list(own), True
+    return class_names(count), True
+
+
+def _early_class(args, spec: dict):
+    """``--class`` checked (and a name turned into its index) without building the model,
+    where the class names are known; else as given. Also checks ``--labels``."""
+    from vizattn.labels import resolve_class
+
+    value = _class_arg(getattr(args, "class_index", None))
+    names, exact = _known_classes(args, spec)
+    if value is None or names is None:
+        return value
+    if exact or isinstance(value, str):  # a name in --labels: its index in that file
+        return resolve_class(value, names)
+    return value
 
 
 def _load(args, say):
@@ -401,6 +552,7 @@ def _render(args, say) -> int:
 
     layers = rendering._split(args.layer or ["block3"])
     kinds = rendering._split(args.kind)
+    _check_numbers(args)
     rendering.check_look(
         layers,
         kinds,
@@ -412,13 +564,11 @@ def _render(args, say) -> int:
         preset=args.preset,
     )
     info = vid.probe(args.video)
+    _check_start(args, info)
     output = args.output or rendering.default_output(args.video, layers, kinds)
     vid.check_output_path(output, inputs=[args.video])
-    if args.labels and not os.path.isfile(args.labels):
-        from vizattn.errors import VizAttnError
-
-        raise VizAttnError(f"labels file {args.labels!r} does not exist; pass a text file.")
     spec = _model_spec(args)
+    _check_stream(spec, "render")
     rendering.check_render_request(
         layers,
         kinds,
@@ -426,7 +576,10 @@ def _render(args, say) -> int:
         simam=spec.get("simam"),
         simam_position=spec.get("simam_position") or "projection",
     )
+    class_index = _early_class(args, spec)  # also checks --labels
     del info
+    if _png_folder_without_slash(output):
+        say(f"writing PNG frames into folder {output!r} (no extension)")
     # All this process does now is stream the video: small kernels, one thread each,
     # the chunks run in overlapping pieces (vizattn._tf.one_thread_per_kernel).
     from vizattn import _tf
@@ -446,7 +599,7 @@ def _render(args, say) -> int:
         layout=args.layout,
         predictions=args.predictions,
         labels=args.labels,
-        class_index=_class_arg(args.class_index),
+        class_index=class_index,
         start=args.start,
         end=args.end,
         max_frames=args.max_frames,
@@ -470,6 +623,80 @@ def _class_arg(value):
     return int(value) if value.strip().lstrip("-").isdigit() else value
 
 
+def _check_numbers(args) -> None:
+    """The numeric options of render, predict and layers that need neither the video
+    nor the model: checked first, each error naming the flag."""
+    import math
+
+    from vizattn.errors import VizAttnError
+
+    resolution = getattr(args, "resolution", None)
+    if resolution is not None and resolution < MIN_RESOLUTION:
+        raise VizAttnError(
+            f"--resolution {resolution} is too small: MoViNet downsamples by {MIN_RESOLUTION}; "
+            f"pass --resolution {MIN_RESOLUTION} or more, or leave it out."
+        )
+    fps = getattr(args, "fps", None)
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise VizAttnError(
+            f"--fps {fps:g} is not a frame rate; pass a number > 0, e.g. --fps 25, or leave "
+            "it out to keep the input's timing."
+        )
+    if not hasattr(args, "start"):
+        return
+    start, end = args.start, args.end
+    if start is not None and not (math.isfinite(start) and start >= 0):
+        raise VizAttnError(
+            f"--start {start:g} is not a time in the video; pass seconds >= 0, e.g. --start 0."
+        )
+    if end is not None and not (math.isfinite(end) and end > 0):
+        raise VizAttnError(f"--end {end:g} is not a time in the video; pass seconds > 0.")
+    if start is not None and end is not None and start >= end:
+        raise VizAttnError(
+            f"--start {start:g} is not before --end {end:g}, so the range is empty; pass a "
+            "start before the end."
+        )
+    if args.max_frames is not None and args.max_frames < 1:
+        raise VizAttnError(
+            f"--max-frames {args.max_frames} must be >= 1; pass --max-frames 1 or more, "
+            "or leave it out for every frame."
+        )
+    if args.chunk < 1:
+        raise VizAttnError(f"--chunk {args.chunk} must be >= 1 frame (default 16).")
+
+
+def _check_start(args, info) -> None:
+    """``--start`` against the probed duration (``--end`` beyond it just means to the end)."""
+    duration = getattr(info, "duration", None)
+    if args.start is not None and duration and args.start >= duration:
+        from vizattn.errors import VizAttnError
+
+        raise VizAttnError(
+            f"--start {args.start:g} is past the end of {args.video!r} ({duration:.2f} s); "
+            f"pass a start before {duration:.2f} s."
+        )
+
+
+def _check_stream(spec: dict, command: str) -> None:
+    if not spec.get("stream", True):
+        from vizattn.errors import VizAttnError
+
+        raise VizAttnError(
+            f"{command} streams the video through the model, frame by frame, and needs a "
+            "stream model; drop --base."
+        )
+
+
+def _png_folder_without_slash(output: str) -> bool:
+    """``-o out``: no extension, no trailing '/', not an existing folder: PNG frames."""
+    text = os.fspath(output)
+    return (
+        not text.endswith(("/", os.sep))
+        and not os.path.isdir(text)
+        and not os.path.splitext(os.path.basename(text))[1]
+    )
+
+
 def _predict(args, say) -> int:
     from vizattn import video as vid
     from vizattn.errors import VizAttnError
@@ -478,8 +705,12 @@ def _predict(args, say) -> int:
         raise VizAttnError(f"--top {args.top} must be >= 1.")
     if args.every is not None and args.every < 1:
         raise VizAttnError(f"--every {args.every} must be >= 1 frame.")
+    _check_numbers(args)
     info = vid.probe(args.video)
-    _model_spec(args)
+    _check_start(args, info)
+    spec = _model_spec(args)
+    _check_stream(spec, "predict")
+    _known_classes(args, spec)  # checks --labels (and its length, where the model's is known)
     model = _load(args, say)
     import numpy as np
 
@@ -491,9 +722,18 @@ def _predict(args, say) -> int:
     names = class_names(model, labels_file=args.labels)
     size = model_input_size(model, info.height, info.width, args.resolution)
     logits = []  # top_k takes logits and gives their softmax
+    stamps: list[tuple[int, float]] = []  # (index in the video, time in s) of every frame
     rng = {"start": args.start, "end": args.end, "max_frames": args.max_frames}
+
+    def frames(reader):
+        for frame in reader:
+            stamps.append((int(frame.index), float(frame.time)))
+            yield frame
+
     with vid.VideoReader(args.video, **rng) as reader:
-        for cache in capture_stream(model, reader, chunk=args.chunk, kinds=["logits"], size=size):
+        for cache in capture_stream(
+            model, frames(reader), chunk=args.chunk, kinds=["logits"], size=size
+        ):
             logits.append(cache[LOGITS_NAME][0])
         if reader.truncated and not args.allow_truncated:
             raise VizAttnError(
@@ -501,12 +741,15 @@ def _predict(args, say) -> int:
                 f"({reader.truncated_reason}); pass --allow-truncated to use what decodes."
             )
     z = np.concatenate(logits)  # [time, classes]
-    fps = float(info.fps or 25)
 
     def entry(t: int) -> dict:
+        """The prediction after the range's ``t``-th frame: that frame's number in the
+        video and its timestamp (the decoded frame's own, so --start and variable frame
+        rates are right)."""
+        index, time = stamps[t]
         return {
-            "frame": t,
-            "time": round((t + 1) / fps, 3),
+            "frame": index,
+            "time": round(time, 3),
             "top": [
                 {"class": name, "index": int(i), "probability": round(float(q), 6)}
                 for name, i, q in top_k(z[t], args.top, names)
@@ -529,7 +772,10 @@ def _predict(args, say) -> int:
 
 
 def _evaluate(args, say) -> int:
+    import numpy as np
+
     from vizattn import video as vid
+    from vizattn.errors import VizAttnError
     from vizattn.evaluation import evaluate, load_masks
 
     vid.probe(args.video)
@@ -537,29 +783,63 @@ def _evaluate(args, say) -> int:
     if args.json and args.json != "-":
         _check_writable(args.json, inputs=[args.video, args.masks])
     _model_spec(args)
+    rng = {"start": args.start, "end": args.end, "max_frames": args.max_frames}
+    images, indices, total = [], [], 0
+    with vid.VideoReader(args.video, **rng) as reader:
+        for frame in reader:
+            total += frame.image.nbytes
+            if total > 2**30:
+                raise VizAttnError(
+                    f"clip too long to evaluate at once: {args.video!r} needs more than 1024 "
+                    "MiB; pass --max-frames or --end."
+                )
+            images.append(frame.image)
+            indices.append(frame.index)
+        if reader.truncated and not args.allow_truncated:
+            raise VizAttnError(
+                f"{args.video!r} is truncated after {reader.frames_read} frames "
+                f"({reader.truncated_reason}); pass --allow-truncated to use what decodes."
+            )
+    frames = np.stack(images)
+    if any(v is not None for v in rng.values()) or reader.truncated:
+        # The masks are per frame of the whole clip: keep the frames the range kept.
+        whole, masks = masks, masks.select(indices)
+        if whole.onset is not None and masks.onset is None:
+            say(
+                f"frames {indices[0]}..{indices[-1]} end before the onset (frame "
+                f"{whole.onset}): no after-onset scores"
+            )
     model = _load(args, say)
     from vizattn.models import model_info
     from vizattn.rendering import _split
 
-    frames, _ = vid.read_all(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
     info = model_info(model)
     options = {"class_index": _class_arg(args.class_index)} if args.class_index else {}
+    blocks, kinds = _split(args.layer) or None, _split(args.kind) or None
+    say(
+        f"scoring {', '.join(kinds) if kinds else 'every map kind'} in "
+        f"{', '.join(blocks) if blocks else 'every block'} on {len(frames)} frames"
+        + (" with deletion/insertion" if args.deletion else "")
+        + "; this takes a while"
+    )
     table = evaluate(
         model,
         frames,
         masks,
-        blocks=_split(args.layer) or None,
-        kinds=_split(args.kind) or None,
+        blocks=blocks,
+        kinds=kinds,
         tolerance=args.tolerance,
         deletion=args.deletion,
         steps=args.steps,
         size=getattr(info, "input_size", None),
         **options,
     )
-    print(table.to_text())
-    if args.json == "-":
+    if args.json == "-":  # stdout holds only the JSON; the table goes to stderr
+        print(table.to_text(), file=sys.stderr)
         print(json.dumps(table.to_dict(), indent=2))
-    elif args.json:
+        return 0
+    print(table.to_text())
+    if args.json:
         table.save_json(args.json)
         say(f"wrote {args.json}")
     return 0
@@ -614,6 +894,11 @@ def _check_causal(args, say) -> int:
 def _layers(args, say) -> int:
     import numpy as np
 
+    _check_numbers(args)
+    if args.frames < 1:
+        from vizattn.errors import VizAttnError
+
+        raise VizAttnError(f"--frames {args.frames} must be >= 1 (default 2).")
     _model_spec(args)
     model = _load(args, say)
     from vizattn.hooks import capture
@@ -665,6 +950,7 @@ def _batch(args, say) -> int:
     from vizattn.beam_pipeline import DEFAULT_KINDS, describe, run_batch
     from vizattn.rendering import _split
 
+    _check_seed(args.seed)
     arch = {k: v for k, v in _architecture(args).items() if v not in (None, "")}
     if args.simam == "none":
         arch["simam"] = None
@@ -716,6 +1002,7 @@ def _logs_to(say: Callable[[str], None]) -> Iterator[None]:
 def _demo(args, say) -> int:
     from vizattn.demo import make_demo
 
+    _check_seed(args.seed)  # before make_demo creates --out
     options = {} if args.seed is None else {"seed": args.seed}
     video, masks = make_demo(args.out, **options)
     print(f"wrote {video} and {masks}")

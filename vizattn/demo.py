@@ -219,6 +219,15 @@ def _check_size(size: int | Sequence[int]) -> tuple[int, int]:
     return height, width
 
 
+def _check_seed(seed) -> int:
+    """A clip seed: a whole number >= 0 (NumPy's generators take no negative seed)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise VizAttnError(
+            f"a clip seed must be a whole number >= 0, got {seed!r}; pass e.g. seed=0."
+        )
+    return int(seed)
+
+
 def task_clip(
     seed: int,
     *,
@@ -248,10 +257,11 @@ def task_clip(
       stay in place, static, spinning or pulsing.
 
     Raises:
-      VizAttnError: size below 32, fewer than 2 frames, or ``onset`` outside
-        ``[1, frames)``.
+      VizAttnError: size below 32, fewer than 2 frames, ``onset`` outside
+        ``[1, frames)``, or a negative seed.
     """
     height, width = _check_size(size)
+    seed = _check_seed(seed)
     frames = int(frames)
     if frames < 2:
         raise VizAttnError(f"a task clip needs at least 2 frames, got {frames}; pass frames=16.")
@@ -443,7 +453,8 @@ def make_demo(
       ``fps``, ``target``, ``label`` and ``onset`` (see the module docstring).
 
     Raises:
-      VizAttnError: odd size, or the folder cannot be written.
+      VizAttnError: odd size, a bad seed or length, or the folder cannot be
+        written (nothing is created then: the clip is drawn before the folder).
 
     >>> video, masks = make_demo("/tmp/vizattn-demo", seconds=1)       # doctest: +SKIP
     >>> video.name, masks.name                                         # doctest: +SKIP
@@ -454,15 +465,15 @@ def make_demo(
         raise VizAttnError(
             f"demo size must be even for H.264, got {size!r}; pass e.g. size=(192, 192)."
         )
+    clip = _demo_clip(seconds, fps, (height, width), seed)  # bad arguments fail here
     folder = Path(out_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise VizAttnError(
             f"cannot create the demo folder {os.fspath(out_dir)!r} ({e.strerror}); "
-            "pass a writable out_dir."
+            "pass a writable output folder."
         ) from None
-    clip = _demo_clip(seconds, fps, (height, width), seed)
     video_path = folder / "demo.mp4"
     masks_path = folder / "demo_masks.npz"
     with VideoWriter(video_path, fps=fps, crf=26) as writer:

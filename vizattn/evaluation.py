@@ -5,7 +5,8 @@ every map kind in every block (SimAM attention, SimAM energy, activation norm,
 Grad-CAM and gradient x activation, all stream-aware: frame ``t``'s map
 explains the prediction at frame ``t``), the baselines that need no model
 (centre Gaussian, noise, frame difference) and each block's oracle (the target
-mask on that block's grid, the ceiling at that resolution), and scores them
+mask on that block's grid: the target itself at that resolution, a reference
+rather than a bound), and scores them
 all with :mod:`vizattn.metrics`:
 
 >>> import vizattn
@@ -92,6 +93,9 @@ class Masks:
         (every object counts as target).
       label: the clip's true class index, or ``None``.
       onset: first frame at which the label is decidable, or ``None``.
+      class_names: the names of the classes ``label`` counts in; :func:`evaluate`
+        uses the label only for a model with a class of that name. Empty: ``label``
+        is an index of the model's own classes.
     """
 
     masks: np.ndarray
@@ -100,10 +104,45 @@ class Masks:
     target: int | None = None
     label: int | None = None
     onset: int | None = None
+    class_names: tuple[str, ...] = ()
 
     def target_mask(self) -> np.ndarray:
         """bool ``[time, height, width]``: the target's pixels (every object without a target)."""
         return self.masks == self.target if self.target is not None else self.masks > 0
+
+    @property
+    def label_name(self) -> str | None:
+        """The label's class name (``None`` without a label or class names)."""
+        if self.label is None or not 0 <= self.label < len(self.class_names):
+            return None
+        return self.class_names[self.label]
+
+    def select(self, indices: Sequence[int] | np.ndarray) -> Masks:
+        """The masks of the clip's frames ``indices`` (increasing), onset shifted to match.
+
+        A video range (``start``/``end``/``max_frames`` of
+        :class:`vizattn.video.VideoReader`) selects frames by time or count; pass the
+        :attr:`vizattn.video.Frame.index` of the frames it yields. The onset becomes
+        the position of the first selected frame at or after it: 0 when the range
+        starts later, ``None`` when the range ends before it.
+
+        Raises:
+          VizAttnError: no index, or an index outside the masks' frames.
+        """
+        idx = np.asarray(indices, np.int64).ravel()
+        n = self.masks.shape[0]
+        if idx.size == 0:
+            raise VizAttnError("no frames to select from the masks.")
+        if idx.min() < 0 or idx.max() >= n:
+            raise VizAttnError(
+                f"the video's frames {int(idx.min())}..{int(idx.max())} are not all in the "
+                f"masks' {n} frames; pass the masks of this clip."
+            )
+        onset = None
+        if self.onset is not None:
+            after = np.flatnonzero(idx >= self.onset)
+            onset = int(after[0]) if after.size else None
+        return dataclasses.replace(self, masks=self.masks[idx], onset=onset)
 
 
 def _scalar(data, key: str, path: str, kind=int):
@@ -120,6 +159,10 @@ def _scalar(data, key: str, path: str, kind=int):
 
 def load_masks(path: str | os.PathLike) -> Masks:
     """Reads a masks ``.npz`` (``masks``, ``names``, ``fps``, and optional label keys).
+
+    The label is a class index in the file's ``class_names`` (default: the
+    moving-shapes task's :data:`vizattn.demo.CLASS_NAMES`, what
+    :func:`vizattn.demo.make_demo` writes labels of).
 
     Args:
       path: the file, as written by :func:`vizattn.demo.make_demo`.
@@ -170,6 +213,17 @@ def load_masks(path: str | os.PathLike) -> Masks:
                 names = tuple(str(n) for n in np.asarray(data["names"]).ravel())
             except ValueError:
                 raise VizAttnError(f"{path!r}: 'names' must be an array of strings.") from None
+        if "class_names" in data.files:
+            try:
+                classes = tuple(str(n) for n in np.asarray(data["class_names"]).ravel())
+            except ValueError:
+                raise VizAttnError(
+                    f"{path!r}: 'class_names' must be an array of strings."
+                ) from None
+        else:  # what 'vizattn demo' writes: a moving-shapes task label
+            from vizattn.demo import CLASS_NAMES
+
+            classes = CLASS_NAMES
         fps = _scalar(data, "fps", path, float)
         target = _scalar(data, "target", path)
         label = _scalar(data, "label", path)
@@ -183,7 +237,7 @@ def load_masks(path: str | os.PathLike) -> Masks:
         raise VizAttnError(
             f"{path!r}: onset {onset} is outside the clip's {masks.shape[0]} frames."
         )
-    return Masks(masks, names, fps, target, label, onset)
+    return Masks(masks, names, fps, target, label, onset, tuple(classes))
 
 
 # -- the table -------------------------------------------------------------------
@@ -475,6 +529,24 @@ def _model_maps(
     }
 
 
+def _model_label(model, masks: Masks) -> tuple[int | None, str | None]:
+    """The model's index of the masks' label, or ``(None, why not)``."""
+    if not masks.class_names:  # the label is an index of the model's classes
+        return masks.label, None
+    from vizattn.labels import _key, class_names
+
+    name = masks.label_name
+    if name is None:
+        return None, (
+            f"the masks' label {masks.label} is not one of their {len(masks.class_names)} "
+            "class names"
+        )
+    keys = [_key(n) for n in class_names(model)]
+    if _key(name) in keys:
+        return keys.index(_key(name)), None
+    return None, f"the masks' label {name!r} is not a class of this model"
+
+
 def _blocks(model) -> list[str]:
     from vizattn.hooks import endpoints
 
@@ -563,7 +635,9 @@ def evaluate(
         per-frame, stream-aware maps and deletion/insertion).
       clip: uint8 ``[T, H, W, 3]`` or ``[1, T, H, W, 3]`` (or float in [0, 1]).
       masks: a :class:`Masks` (from :func:`load_masks`; its target, label and
-        onset are used unless given here), object ids ``uint8 [T, H, W]``
+        onset are used unless given here, its label only when the model has a
+        class of that name, see :attr:`Masks.class_names`, with a note when
+        not), object ids ``uint8 [T, H, W]``
         (with ``target``: that id; without: every object), or bool target
         masks ``[T, H, W]``, at any resolution.
       target: the object id of the target in ``masks``.
@@ -588,9 +662,11 @@ def evaluate(
     """
     from vizattn.models import as_clip
 
+    label_note = None
     if isinstance(masks, Masks):
         target = masks.target if target is None else target
-        label = masks.label if label is None else label
+        if label is None and masks.label is not None:
+            label, label_note = _model_label(model, masks)
         onset = masks.onset if onset is None else onset
         masks = masks.masks
     m = np.asarray(masks)
@@ -618,6 +694,10 @@ def evaluate(
             "of this clip."
         )
     blocks, kinds, notes = _check(model, blocks, kinds)
+    if label_note is not None and class_index is None:
+        notes.append(f"{label_note}; gradients explain the prediction")
+    elif label_note is not None and deletion:
+        notes.append(f"{label_note}; deletion follows the prediction")
     if class_index is None:
         class_index = int(label) if label is not None else "top"
         explained = "the true label" if label is not None else "the predicted class per frame"

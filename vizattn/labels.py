@@ -73,16 +73,25 @@ def read_labels(path: str | os.PathLike, num_classes: int | None = None) -> list
       num_classes: if given, the file must have exactly this many names.
 
     Raises:
-      VizAttnError: unreadable file or the wrong number of names.
+      VizAttnError: unreadable file, not text (a video, an archive...), or the
+        wrong number of names.
     """
     try:
         with open(path, encoding="utf-8") as f:
-            names = [line.strip() for line in f if line.strip()]
+            text = f.read()
     except OSError as e:
         raise VizAttnError(
             f"cannot read labels file {os.fspath(path)!r} ({e.strerror}); pass a text file "
             "with one class name per line."
         ) from None
+    except UnicodeDecodeError:
+        text = "\0"  # not UTF-8: reported below, like any binary file
+    if "\0" in text:
+        raise VizAttnError(
+            f"labels file {os.fspath(path)!r} is not a text file of class names (it holds "
+            "binary data); pass a UTF-8 text file with one class name per line."
+        )
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     if num_classes is not None and len(names) != num_classes:
         raise VizAttnError(
             f"labels file {os.fspath(path)!r} has {len(names)} names but the model has "
@@ -173,11 +182,14 @@ def resolve_class(spec: Any, names: Sequence[str]) -> int | str:
     if want in keys:
         return keys.index(want)
     close = difflib.get_close_matches(want, keys, n=3, cutoff=0.6)
-    hint = ""
     if close:
         shown = ", ".join(repr(names[keys.index(c)]) for c in close)
-        hint = f"did you mean {shown}? "
-    raise VizAttnError(f"unknown class {spec!r}; {hint}(pass a class name or an index 0..{n - 1})")
+        raise VizAttnError(
+            f"unknown class {spec!r}; did you mean {shown}? "
+            f"(pass a class name or an index 0..{n - 1})"
+        )
+    listed = f" ({', '.join(names)})" if n <= 10 else ""
+    raise VizAttnError(f"unknown class {spec!r}; pass a class name{listed} or an index 0..{n - 1}.")
 
 
 def top_k(logits: Any, k: int, names: Sequence[str]) -> list[tuple[str, int, float]]:

@@ -46,8 +46,10 @@ And the references every map should be read against:
 - :func:`center_baseline` (a centred Gaussian), :func:`noise_baseline`
   (uniform noise) and :func:`frame_difference` (``|frame t - frame t-1|``,
   smoothed: motion, no model), which a useful map should beat;
-- :func:`oracle` -- the target mask averaged onto a block's grid: the natural
-  ceiling of any map at that resolution.
+- :func:`oracle` -- the target mask averaged onto a block's grid: what a
+  perfect map at that resolution scores. A reference, not a bound: on the
+  pointing game a map can beat it (the oracle's largest cell can centre off a
+  small target; a map's peak need not).
 
 :func:`vizattn.evaluation.evaluate` runs all of them over map kinds and blocks
 and prints one table.
@@ -378,7 +380,7 @@ def spearman(maps_a: Any, maps_b: Any) -> np.ndarray:
     return np.where(den > 0, rho, np.where((va > 0) | (vc > 0), 0.0, np.nan))
 
 
-# -- baselines and the ceiling ---------------------------------------------------
+# -- baselines and the oracle ----------------------------------------------------
 
 
 def center_baseline(shape: Sequence[int], *, sigma: float = 0.25) -> np.ndarray:
@@ -453,11 +455,13 @@ def _area_weights(n_in: int, n_out: int) -> np.ndarray:
 
 
 def oracle(masks: Any, grid: Sequence[int]) -> np.ndarray:
-    """The target mask reduced to a block's grid: the ceiling of maps at that resolution.
+    """The target mask reduced to a block's grid: a perfect map at that resolution.
 
     Each grid cell holds the share of its area covered by the target (area
     averaging). Scored like any map (the metrics resize it back to the masks),
-    it shows what a map of that resolution can reach at best.
+    it shows what the target itself scores at that resolution. Not a bound on
+    other maps: on the pointing game one can beat it (the most covered cell's
+    centre can lie off a small target).
 
     Args:
       masks: bool ``[..., H, W]`` (nonzero = target), e.g. ``[T, H, W]``.

@@ -743,6 +743,13 @@ def load_model(
         f"weights from {checkpoint}: {getattr(summary, 'restored', '?')} variables restored"
         + (f", {kept} vizattn module variables kept their initialization" if kept else "")
     )
+    if options["simam"] is not None and (_is_tflite(checkpoint) or checkpoint == "official"):
+        # SimAM has no weights to restore, so nothing above says it is new to them.
+        say(
+            f"SimAM ({options['simam']}) is inserted into weights trained without it: "
+            "the model no longer computes what they were trained for (its predictions "
+            "change); leave SimAM out (--simam none) to explain the weights as they are"
+        )
     return model
 
 

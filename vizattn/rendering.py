@@ -89,7 +89,8 @@ class RenderResult:
 
     ``passes``: 2 when every map was computed before the first frame was coloured,
     1 when drawing and encoding ran beside the model; ``normalize``: the scale used
-    (``"clip"`` or ``"frame"``, after ``"auto"`` was resolved).
+    (``"clip"`` or ``"frame"``, after ``"auto"`` was resolved; ``"auto"`` when a
+    grid mixes gradient kinds, scaled per frame, with others, scaled per clip).
     """
 
     output: str
@@ -430,7 +431,10 @@ def render(
     )  # fmt: skip
     if (len(layers) > 1 or len(kinds) > 1) and layout != "grid":
         layout = "grid"
-    normalize = resolve_normalize(normalize, kinds)
+    # Each kind's scale: "auto" (the default) scales gradient kinds per frame and the
+    # others per clip, also side by side in one grid.
+    scale_of = {k: resolve_normalize(normalize, [k]) for k in kinds}
+    normalize = scale_of[kinds[0]] if len(set(scale_of.values())) == 1 else "auto"
     info = vid.probe(video)
     output = output or default_output(video, layers, kinds)
     vid.check_output_path(output, inputs=[video])
@@ -506,7 +510,9 @@ def render(
         colormap=colormap,
         panels=[f"{layer} · {k}" for layer, k in keys],
         caption=caption,
-        scale="per clip" if normalize == "clip" else "per frame",
+        scale={"clip": "per clip", "frame": "per frame"}.get(
+            normalize, "per clip, gradients per frame"
+        ),
         class_names=class_list,
         # Laid out now (probe's display size is the decoded frames'), so that its
         # output size tells how much memory pass 1's kept frames take (_fits).
@@ -531,11 +537,11 @@ def render(
         return writer.prepare(composer.paint(drawn, maps)), t
 
     def scaled(key, maps: np.ndarray) -> np.ndarray:
-        """``[n, h, w]`` raw maps of ``key`` -> [0, 1] by ``normalize``."""
-        return normalize_maps(maps[None], normalize, zero=key[1] in GRADIENT_KINDS)[0]
+        """``[n, h, w]`` raw maps of ``key`` -> [0, 1] by its kind's scale."""
+        return normalize_maps(maps[None], scale_of[key[1]], zero=key[1] in GRADIENT_KINDS)[0]
 
     written = 0
-    passes = 2 if normalize == "clip" or _fits(total, composer.size) else 1
+    passes = 2 if "clip" in scale_of.values() or _fits(total, composer.size) else 1
     keep_audio = fps is None  # --fps rewrites the timing: the sound would drift
     if fps is not None and getattr(info, "has_audio", False):
         say("audio dropped: --fps changes the timing of the video")
