@@ -331,6 +331,25 @@ def test_bad_options(model, clip):
         capture(model, clip, reduce="sum")
     with pytest.raises(VizAttnError, match=r"names must be a name such as 'block3'"):
         capture(model, clip, names=[3])
+    with pytest.raises(VizAttnError, match=r"names must be a name such as 'block3'"):
+        capture(model, clip, names=3)  # not iterable: the same message, not a TypeError
+    with pytest.raises(VizAttnError, match=r"chunk must be >= 1 frame, got 0"):
+        capture(model, clip, stream=True, chunk=0)  # not "the whole clip"
+
+
+def test_logits_are_kept_whatever_names_selects(model, clip, full):
+    cache = capture(model, clip, names="block3", kinds=["simam", "logits"])
+    assert cap.LOGITS_NAME in cache
+    _close(cache[cap.LOGITS_NAME], full[cap.LOGITS_NAME], 1e-5)
+    assert cache.probabilities().shape == (1, cache[cap.LOGITS_NAME].shape[-1])
+
+
+def test_a_capture_that_records_nothing_asked_for_is_an_error(model, clip, movinet):
+    # SimAM sits after the projections, not after the stem.
+    with pytest.raises(VizAttnError, match=r"captured nothing of kind 'simam': no layer"):
+        capture(model, clip, names="stem", kinds=["simam", "logits"])
+    with pytest.raises(VizAttnError, match=r"the model has no TAdaConv"):
+        capture(movinet(simam="frame"), clip, kinds=["tada"])
 
 
 # -- frame maps ------------------------------------------------------------------
@@ -353,6 +372,42 @@ def test_frame_maps(full):
         full.frame_maps("block3", kind="se")
     with pytest.raises(VizAttnError, match=r"unknown layer 'blok3'; did you mean"):
         full.frame_maps("blok3")
+
+
+def test_frame_maps_scale_gradient_kinds_per_frame_by_default():
+    """normalize="auto", the default: per frame for gradient kinds (as render, the
+    figures and the widgets draw them), per clip for the others."""
+    rng = np.random.default_rng(0)
+    raw = rng.random((1, 4, 3, 3)).astype(np.float32) * np.array([40, 1, 1, 1])[:, None, None]
+    cache = Cache({"block3_layer0/gradcam": raw, "block3_layer0/activation": raw[..., None]})
+    np.testing.assert_array_equal(
+        cache.frame_maps("block3", "gradcam"),
+        cache.frame_maps("block3", "gradcam", normalize="frame"),
+    )
+    np.testing.assert_array_equal(
+        cache.frame_maps("block3", "activation"),
+        cache.frame_maps("block3", "activation", normalize="clip"),
+    )
+    assert not np.allclose(cache.frame_maps("block3", "gradcam").max(axis=(2, 3)), raw.max() / 40)
+
+
+def test_concat_joins_only_the_chunks_of_one_stream_in_order(model, clip):
+    chunks = list(hooks.capture_stream(model, clip, chunk=4, names="block3", kinds=["simam"]))
+    joined = Cache.concat(chunks)
+    assert joined.frames == SHAPE[1] and joined.metadata["start"] == 0
+    with pytest.raises(VizAttnError, match=r"chunk 0 starts at frame 4, not 4|chunk 1 starts"):
+        Cache.concat(chunks[::-1])
+    with pytest.raises(VizAttnError, match=r"chunk 1 starts at frame 0, not 4"):
+        Cache.concat([chunks[0], chunks[0]])
+    later = list(hooks.capture_stream(model, clip, chunk=4, names="block2", kinds=["simam"]))
+    with pytest.raises(VizAttnError, match=r"chunk 1 holds other hooks than chunk 0"):
+        Cache.concat([chunks[0], later[1]])
+
+
+def test_names_of_an_unknown_kind_is_an_error(full):
+    with pytest.raises(VizAttnError, match=r"unknown kind 'simma'; did you mean 'simam'"):
+        full.names(kind="simma")
+    assert full.names(kind="gradcam") == []  # a known kind this cache does not hold
 
 
 # -- the Cache object ------------------------------------------------------------

@@ -13,6 +13,7 @@ from vizattn.overlay import (
     Composer,
     Overlayer,
     add_label,
+    as_frames,
     check_drawing,
     colorize,
     colormap_lut,
@@ -512,3 +513,15 @@ def test_compose_is_paint_on_base_and_base_has_no_map():
     first = composer.regions["tiles"][0]
     np.testing.assert_array_equal(base[first.slices][-10:], frame[-10:])  # below the label
     np.testing.assert_array_equal(composer.paint(base.copy(), heat), composer.compose(frame, heat))
+
+
+def test_frames_to_draw_are_checked_once_for_every_caller():
+    """overlay.as_frames: uint8 as is, float in [0, 1] to 8 bits, a [1, T, H, W, 3] clip
+    unwrapped; floats in 0-255 are an error (they were drawn white), as for the model."""
+    frames = RNG.integers(0, 256, (3, 4, 5, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(as_frames(frames), frames)
+    np.testing.assert_array_equal(as_frames(frames[None] / 255.0), frames)
+    with pytest.raises(VizAttnError, match=r"float clip has values in \[.*\]; expected \[0, 1\]"):
+        as_frames(frames.astype(np.float32))
+    with pytest.raises(VizAttnError, match="batch 1 is out of range"):
+        as_frames(frames[None], batch=1)
