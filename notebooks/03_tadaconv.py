@@ -213,7 +213,9 @@ for version, r in routers.items():
 # a routing attention window of 3 frames, random weights (`randomize`). `capture` records
 # `tada` ($\alpha$, `[batch, time, channels]`) and `tada_attention`
 # (`[batch, heads, time, time]`). In the explorer every head is drawn on its own colour scale:
-# masked cells (the future, and frames older than the window) are blank.
+# masked cells (the future, and frames older than the window) are blank. `names="block3"`
+# offers block 3's layers in its menu; as everywhere in vizattn, `names` takes a name, a list
+# of names or a predicate on hook names such as `"block3_layer1/tada"` (leave it out for all).
 
 # %%
 from vizattn.testing import synthetic_clip
@@ -244,7 +246,7 @@ for name in stream_cache:
 print("attention is zero in the future and beyond the window; stream capture == clip capture")
 
 # %%
-vizattn.widgets.tada_explorer(cache, layer="block3_layer1")
+vizattn.widgets.tada_explorer(cache, names="block3")
 
 # %% [markdown]
 # **Take-away.** With random weights the calibration is arbitrary but its *structure* is what

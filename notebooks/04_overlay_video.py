@@ -16,8 +16,10 @@
 # %% [markdown]
 # # 4. Attention maps on video, against the ground truth
 #
-# The demo clip (`assets/demo.mp4`) has known answers: three flat shapes move over a static
-# textured background, and `assets/demo_masks.npz` holds the exact object masks. This notebook
+# The demo clip has known answers: three flat shapes move over a static textured background,
+# and its masks file holds the exact object masks. `vizattn.demo.make_demo` draws both from
+# their seed (the same clip as `assets/demo.mp4` and `assets/demo_masks.npz`, which
+# `vizattn demo` writes), so this notebook runs wherever it is copied. This notebook
 # loads the **trained demo model** (`vizattn.load_model()`: MoViNet-A0 stream with SimAM,
 # trained on this moving-shapes task), captures SimAM and Grad-CAM maps, plays them over the
 # video, scores both against the masks with `vizattn.metrics`, follows the predictions as the
@@ -47,16 +49,18 @@ tf = import_tf()
 if SMALL:  # at tiny sizes tracing costs more than running: run eagerly (same numbers)
     tf.config.run_functions_eagerly(True)
 
-ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "assets" / "demo.mp4").exists())
-video, info = read_all(ROOT / "assets" / "demo.mp4")
-truth = np.load(ROOT / "assets" / "demo_masks.npz")
+with tempfile.TemporaryDirectory() as folder:  # demo.mp4 and demo_masks.npz, from their seed
+    video_path, masks_path = vizattn.demo.make_demo(folder)
+    video, info = read_all(video_path)
+    with np.load(masks_path) as data:
+        truth = dict(data)
 STEP = 2  # every other frame of the 25 fps clip
 index = np.arange(0, len(video), STEP)[: 8 if SMALL else None]
 frames, masks = video[index], truth["masks"][index]
 fps = float(info.fps) / STEP
 print(
     f"{len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} at {fps:g} fps; objects:",
-    list(truth["names"]),
+    ", ".join(map(str, truth["names"])),
 )
 
 # %% [markdown]
@@ -106,9 +110,9 @@ vizattn.widgets.overlay_explorer(cache, frames, {"masks": masks, "names": truth[
 # counts.
 
 # %%
-target = int(truth["target"]) if "target" in truth.files else None  # the object that decides
+target = int(truth["target"]) if "target" in truth else None  # the object that decides
 objects = masks == target if target else masks > 0
-onset = int(truth["onset"]) // STEP if "onset" in truth.files else None  # target starts moving
+onset = int(truth["onset"]) // STEP if "onset" in truth else None  # target starts moving
 onset = onset if onset is not None and onset < len(frames) else None
 candidates = {
     "SimAM block3": cache.frame_maps("block3", "simam", normalize=None),
@@ -145,10 +149,12 @@ vizattn.widgets.prediction_timeline(stream_cache, frames, fps=fps)
 # %% [markdown]
 # ## SimAM's energies in this model
 #
-# The same explorer as in notebook 1, on the inputs SimAM received inside each block.
+# The same explorer as in notebook 1, on the inputs SimAM received inside the model: here the
+# layers of block 3 (`names` takes a name, a list of names or a predicate on hook names, as
+# everywhere in vizattn; leave it out for every layer).
 
 # %%
-vizattn.widgets.energy_explorer(cache, layer="block3_layer0")
+vizattn.widgets.energy_explorer(cache, names="block3")
 
 # %% [markdown]
 # ## A figure for the paper

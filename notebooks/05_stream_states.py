@@ -31,7 +31,6 @@
 
 # %%
 import os
-from pathlib import Path
 
 import ipywidgets
 import numpy as np
@@ -40,7 +39,6 @@ import vizattn
 import vizattn.widgets
 from vizattn._tf import import_tf
 from vizattn.layers import CausalSimAM
-from vizattn.video import read_all
 from vizattn.widgets import MODE_COLOURS, format_bytes, states_summary
 
 # VIZATTN_SMALL=1 (the test suite) shrinks every input so the notebook runs in seconds.
@@ -114,8 +112,7 @@ vizattn.widgets.interactive_figure(
 # after the chosen frame. Press Play to step through the clip.
 
 # %%
-root = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "assets" / "demo.mp4").exists())
-video, info = read_all(root / "assets" / "demo.mp4")
+video, _, _ = vizattn.demo.demo_frames()  # the demo clip (assets/demo.mp4), drawn in memory
 FRAMES = 8 if SMALL else 32
 frames = video[: 2 * FRAMES : 2]  # every other frame
 clip = vizattn.models.as_clip(frames, size=about.input_size)

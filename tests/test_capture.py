@@ -12,6 +12,8 @@ are module fixtures and the filter tests each combine several checks.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from official.projects.movinet.modeling import movinet_layers
@@ -447,6 +449,16 @@ def test_save_load_round_trip(streamed, tmp_path):
     assert loaded.metadata["model"]["simam"] == "cumulative"
     with pytest.raises(VizAttnError, match=r"no cache file at"):
         load_cache(tmp_path / "missing.npz")
+    # Where it cannot write: one line naming the output, never the temporary file.
+    with pytest.raises(VizAttnError, match=r"output folder does not exist") as e:
+        streamed.save(tmp_path / "no" / "such" / "x.npz")
+    assert ".tmp" not in str(e.value)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if not os.access(locked, os.W_OK):  # not when the tests run as root
+        with pytest.raises(VizAttnError, match=r"cannot write .*locked/x.npz") as e:
+            streamed.save(locked / "x.npz")
+        assert ".tmp" not in str(e.value)
 
 
 # -- register_probe --------------------------------------------------------------

@@ -153,6 +153,13 @@ def test_energy_histogram(cache):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["block1", "block3"]
     with pytest.raises(VizAttnError, match="unknown layer 'block7'; did you mean 'block3'"):
         figures.energy_histogram(cache, ["block7"])
+    # The e* = 2 label sits above the axes, ending at its line, clear of the bars.
+    (label,) = [t for t in ax.texts if "at the mean" in t.get_text()]
+    assert label.xy == (2.0, 1.0) and label.get_va() == "bottom" and label.get_ha() == "right"
+    assert label.get_rotation() == 0
+    fig.draw_without_rendering()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all(float(t) > 0 for t in ticks)  # plain numbers, few enough to read
 
 
 def test_tada_alpha_and_se_gates(cache):
@@ -163,6 +170,59 @@ def test_tada_alpha_and_se_gates(cache):
     assert len(figures.se_gates(cache, "block3").axes) == 2  # one se hook under block3
     with pytest.raises(VizAttnError, match="tada"):
         figures.tada_alpha(cache, "block1_layer0")
+
+
+def _error(call, *args, **kwargs) -> str:
+    """The message of the VizAttnError ``call(*args, **kwargs)`` raises: one line."""
+    with pytest.raises(VizAttnError) as err:
+        call(*args, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message, message
+    return message
+
+
+def test_names_take_a_name_a_list_or_a_predicate(cache):
+    """Every figure selecting layers takes ``names`` in the one form of vizattn.names."""
+    in_block3 = lambda n: n.startswith("block3")  # noqa: E731
+    # layer_grid: one row per string or list item, one per endpoint a predicate selects
+    rows = figures.layer_grid(cache, in_block3, frames=[0, 1])
+    assert [ax.get_ylabel() for ax in rows.axes[:-1:2]] == ["block3_layer0", "block3_layer1"]
+    rows = figures.layer_grid(cache, ["block3_layer1", "block1"], frames=[0])
+    assert [ax.get_ylabel() for ax in rows.axes[:-1]] == ["block3_layer1", "block1"]
+    assert len(figures.layer_grid(cache, names="block3", frames=[0]).axes) == 1 + 1
+    # energy_histogram: one line each, the same way
+    lines = figures.energy_histogram(cache, in_block3).axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in lines] == ["block3_layer0", "block3_layer1"]
+    lines = figures.energy_histogram(cache, names=["block3"]).axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in lines] == ["block3"]
+    # tada_alpha and se_gates: anything that selects one endpoint
+    for draw, kind in ((figures.tada_alpha, "tada"), (figures.se_gates, "se")):
+        for names in (lambda n: n.startswith("block3_layer1"), ["block3_layer1"], "block3"):
+            fig = draw(cache, names)
+            assert fig.axes[0].get_title().startswith("block3_layer1"), (kind, names)
+        assert draw(cache, names="block3_layer1").axes
+
+
+def test_names_errors_are_the_resolvers(cache):
+    """A wrong name gets the resolver's one-line "did you mean"; a predicate selecting
+    nothing, or several endpoints where one is needed, a one-line error too."""
+    from vizattn.cache import Cache
+
+    for draw in (
+        figures.layer_grid,
+        figures.energy_histogram,
+        figures.tada_alpha,
+        figures.se_gates,
+    ):
+        message = _error(draw, cache, "blok3")
+        assert message.startswith("unknown layer 'blok3'; did you mean 'block3'"), message
+        assert _error(draw, cache, ["block3", "blok3"]).startswith("unknown layer 'blok3'")
+        assert "the predicate selects none" in _error(draw, cache, lambda n: False)
+        assert "names must be" in _error(draw, cache, 42)
+    two = Cache({f"block3_layer{j}/tada": np.ones((1, T, 4)) for j in (0, 1)})
+    for names in ("block3", lambda n: True, ["block3_layer0", "block3_layer1"]):
+        message = _error(figures.tada_alpha, two, names)
+        assert "selects 2 'tada' hooks" in message and "one endpoint" in message, message
 
 
 def test_prediction_timeline():
@@ -177,6 +237,28 @@ def test_prediction_timeline():
         figures.prediction_timeline(logits, ["a"])
     with pytest.raises(VizAttnError, match="logits"):
         figures.prediction_timeline(np.zeros(5))
+
+
+def test_prediction_timeline_takes_a_cache(cache):
+    """A stream cache's logits, labelled with its model's class names."""
+    from vizattn.cache import LOGITS_NAME, Cache
+
+    logits = np.random.default_rng(3).standard_normal((2, T, 4)) * 3
+    stream = Cache({LOGITS_NAME: logits}, metadata={"model": {"class_names": list("abcd")}})
+    (ax,) = figures.prediction_timeline(stream, top_k=2).axes
+    best = np.argsort(-stream.probabilities()[0].max(axis=0), kind="stable")[:2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["abcd"[i] for i in best]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), stream.probabilities()[0][:, best[0]])
+    second = figures.prediction_timeline(stream, ["w", "x", "y", "z"], batch=1).axes[0]
+    np.testing.assert_allclose(
+        sorted(line.get_ydata()[-1] for line in second.lines),
+        sorted(stream.probabilities()[1, -1]),
+    )
+    no_logits = _error(figures.prediction_timeline, cache)
+    assert no_logits == _error(cache.probabilities)  # the Cache's own message
+    clip = Cache({LOGITS_NAME: logits[:, 0]})  # one prediction per clip
+    assert "stream=True" in _error(figures.prediction_timeline, clip)
+    assert "batch 2" in _error(figures.prediction_timeline, stream, batch=2)
 
 
 def test_no_global_state_leaks(cache, video):

@@ -76,6 +76,28 @@ def test_metric_bars(table, source, tmp_path):
         figures.metric_bars(given, "deletion_auc")
 
 
+def test_metric_bars_shows_baselines_at_zero_and_oracles_over_baselines(table):
+    """A baseline scoring 0 lies on the x axis: its marker, drawn over the frame, shows it.
+    An oracle tick at a baseline's height is drawn over that baseline's line."""
+    data = table.to_dict()
+    for row in data["rows"]:
+        if row["kind"] == "noise":
+            row["metrics"]["pointing_game"] = {"all": 0.0, "after_onset": 0.0}
+        if row["kind"] == "frame_difference":
+            oracle = next(r for r in data["rows"] if r["source"] == "oracle")
+            row["metrics"]["pointing_game"] = dict(oracle["metrics"]["pointing_game"])
+    ax = figures.metric_bars(data, "pointing_game").axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    noise = lines["noise"]
+    assert set(noise.get_ydata()) == {0.0}
+    assert noise.get_marker() not in (None, "None", "") and not noise.get_clip_on()
+    assert noise.get_zorder() > ax.spines["bottom"].get_zorder()
+    low, _ = ax.get_ylim()
+    assert low == 0.0  # the bars still start on the axis
+    assert lines["oracle"].get_zorder() > lines["frame difference"].get_zorder()
+    assert lines["oracle"].get_path_effects()  # a white edge sets it off the line behind
+
+
 def test_randomization_correlations(tmp_path):
     stages = ["head", "block1", "block0", "stem"]
     drop = metrics.Randomization(

@@ -525,8 +525,9 @@ def test_resizing_uint8_frames_is_the_float_resize_in_8_bits(size):
         ({"simam": "Frame"}, ["'Frame'", "frame"]),
         ({"simam": "frame", "simam_position": "head"}, ["'head'", "projection"]),
         ({"tada": "v3"}, ["'v3'", "v1"]),
+        ({"num_classes": 0}, ["num_classes", ">= 1"]),
     ],
-    ids=["model_id", "model_id2", "mode", "mode-case", "position", "tada"],
+    ids=["model_id", "model_id2", "mode", "mode-case", "position", "tada", "num_classes"],
 )
 def test_build_movinet_rejects_unknown_names_in_one_line(kwargs, words):
     """Unknown model id / SimAM mode / position / TAda version: one-line ``VizAttnError``."""

@@ -388,6 +388,7 @@ def _assert_clean_failure(code, err, directory, before):
         "empty",
         "unknown_layer",
         "unknown_kind",
+        "kind_without_maps",
         "output_is_input",
         "unwritable",
         "proc",
@@ -439,6 +440,8 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         args[3] = "blok3"
     elif case == "unknown_kind":
         args += ["--kind", "attention"]
+    elif case == "kind_without_maps":
+        args += ["--kind", "se"]
     elif case == "output_is_input":
         args += ["-o", str(src)]
     elif case == "unwritable":
@@ -502,6 +505,8 @@ def test_bad_input_one_line_exit_2_before_any_model(tmp_path, capsys, case, vide
         assert ".tmp" not in err and "/proc" in err
     if case == "bad_preset":
         assert "did you mean 'superfast'" in err
+    if case == "kind_without_maps":
+        assert "has no map per frame" in err
     if case == "bad_alpha":
         assert "alpha must be between 0 and 1" in err
     expected = {  # the flag the user typed, and the way out
@@ -665,6 +670,20 @@ def test_real_cli_error_has_no_traceback(tmp_path):
         text=True,
     )
     assert res_v.returncode == 2 and "Traceback" in res_v.stderr
+
+
+def test_a_base_model_prints_no_native_log_lines():
+    """Model Garden's base MoViNets compile their 3D convolutions with XLA, whose C++
+    logging printed two lines ("All log messages before absl::InitializeLog() ...",
+    "Compiled cluster using XLA!") whatever TF_CPP_MIN_LOG_LEVEL said. A fresh process,
+    as a user runs it: with -q, nothing at all on stderr."""
+    argv = ["layers", "--checkpoint", "random", "--base", "--resolution", "32", "--frames", "2"]
+    res = subprocess.run(
+        [sys.executable, "-m", "vizattn.cli", *argv, "-q"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
+    assert "block3_layer1/activation" in res.stdout
 
 
 def test_layers_command_lists_hooks(model, capsys):

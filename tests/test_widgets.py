@@ -132,6 +132,54 @@ def test_tada_explorer_heads_on_their_own_scale(cache):
         widgets.tada_explorer(Cache({"a/simam": np.ones((1, 2, 2, 2, 1))}))
 
 
+def test_names_choose_what_the_layer_menus_offer(cache, frames):
+    """``names`` (a name, a list or a predicate on hook names) filters each explorer's
+    layer menu; the first offered is shown first."""
+    in_block2 = lambda n: n.startswith("block2")  # noqa: E731
+    ex = widgets.overlay_explorer(cache, frames, names=in_block2)
+    assert list(ex.controls["layer"].options) == ["block2", "block2_layer0", "block2_layer1"]
+    assert ex.controls["layer"].value == "block2"
+    ex = widgets.overlay_explorer(cache, frames, names=["block2_layer1", "block1_layer0"])
+    assert list(ex.controls["layer"].options) == ["block1_layer0", "block2_layer1"]
+    assert _moves(ex, "kind", "gradcam")  # the filter holds for every kind
+    assert list(ex.controls["layer"].options) == ["block2_layer1"]
+    ex = widgets.overlay_explorer(cache, frames, names="block1")  # no gradcam there
+    assert list(ex.controls["kind"].options) == ["simam", "simam_input"]
+    with pytest.raises(VizAttnError, match="no 'gradcam' maps in the layers names selects"):
+        widgets.overlay_explorer(cache, frames, names="block1", kind="gradcam")
+
+    ex = widgets.energy_explorer(cache, names=lambda n: n.endswith("layer1/simam_input"))
+    assert list(ex.controls["layer"].options) == ["block1_layer1", "block2_layer1"]
+    assert _moves(ex, "layer", "block2_layer1")
+    ex = widgets.energy_explorer(cache, names=["block2_layer1"])
+    assert "layer" not in ex.controls  # one endpoint: nothing to choose
+    ex = widgets.tada_explorer(cache, names=["block2_layer1"])
+    assert list(ex.controls["layer"].options) == ["block2_layer1"]
+    assert "head" not in ex.controls  # that layer has no v2 attention
+    ex = widgets.tada_explorer(cache, names=lambda n: n.endswith("layer0/tada"))
+    assert ex.controls["layer"].value == "block2_layer0" and "head" in ex.controls
+
+
+def test_names_errors_are_the_resolvers(cache, frames):
+    """A wrong name gets the resolver's one-line "did you mean"; so does every explorer."""
+    calls = (
+        lambda names: widgets.overlay_explorer(cache, frames, names=names),
+        lambda names: widgets.energy_explorer(cache, names=names),
+        lambda names: widgets.tada_explorer(cache, names=names),
+    )
+    for call in calls:
+        for names, words in (
+            ("blok2", "unknown layer 'blok2'; did you mean 'block2'"),
+            (["block2", "blok2"], "unknown layer 'blok2'; did you mean"),
+            (lambda n: False, "the predicate selects none"),
+        ):
+            with pytest.raises(VizAttnError) as err:
+                call(names)
+            assert str(err.value).startswith(words) and "\n" not in str(err.value), str(err.value)
+    with pytest.raises(VizAttnError, match="drop names="):
+        widgets.energy_explorer(np.ones((1, 2, 4, 4, 2)), names="block1")
+
+
 def test_states_explorer(cache):
     ex = widgets.states_explorer(cache)
     assert _moves(ex, "frame", 0)

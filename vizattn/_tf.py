@@ -71,6 +71,28 @@ def native_quiet() -> Iterator[None]:
         os.close(saved)
 
 
+_XLA_QUIETED = False
+
+
+@contextlib.contextmanager
+def xla_quiet(compiles: bool = True) -> Iterator[None]:
+    """:func:`native_quiet` around the first call in this process that compiles with XLA.
+
+    Model Garden's base (non-stream) MoViNets compile their 3D convolutions with
+    XLA, whose C++ logging prints two lines on the first compile ("All log messages
+    before absl::InitializeLog() ..." and "Compiled cluster using XLA!"), whatever
+    ``TF_CPP_MIN_LOG_LEVEL`` says. Both are printed once per process, so only the
+    first such call needs silencing; ``compiles=False`` (a stream model) does nothing.
+    """
+    global _XLA_QUIETED
+    if _XLA_QUIETED or not compiles:
+        yield
+        return
+    with native_quiet():
+        yield
+    _XLA_QUIETED = True
+
+
 def one_thread_per_kernel() -> bool:
     """Runs each TensorFlow kernel on one thread, if TensorFlow has not started yet.
 

@@ -324,6 +324,7 @@ def _model_endpoint(model, endpoint: str | None) -> str:
 
 def _model_runner(model, name: str):
     """``f(batch) -> endpoint activation``: one eager call, the endpoint tapped."""
+    from vizattn._tf import xla_quiet
     from vizattn.hooks import endpoints, tap
     from vizattn.models import init_states, is_stream
 
@@ -337,7 +338,7 @@ def _model_runner(model, name: str):
         def record(args, kwargs, outputs):
             got["a"] = _first(outputs)
 
-        with tap([(layer, record)]):
+        with tap([(layer, record)]), xla_quiet(not stream):
             if stream:
                 model({**init_states(model, tuple(x.shape)), "image": x}, training=False)
             else:

@@ -174,7 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "-o",
         "--output",
-        help="output path: .mp4, .webm, .gif, or a folder for PNG frames (end it with '/'; a "
+        help="output path: .mp4 (or .m4v, .mov, .mkv), .webm, .gif, or a folder for PNG "
+        "frames (end it with '/'; a "
         "path without extension is taken as a folder too) (default {stem}_{layer}_{kind}.mp4)",
     )
     r.add_argument("--resolution", type=int, help=RESOLUTION_HELP)
@@ -281,8 +282,8 @@ def _parser() -> argparse.ArgumentParser:
     lay.add_argument(
         "--resolution",
         type=int,
-        default=64,
-        help=f"input size for the shapes (default 64, at least {MIN_RESOLUTION})",
+        help=f"input size for the shapes (default: the size the weights expect, such as a "
+        f"TFLite file's, else 64; at least {MIN_RESOLUTION})",
     )
     lay.add_argument("--frames", type=int, default=2, help="frames for the shapes")
     _model_options(lay)
@@ -717,10 +718,13 @@ def _predict(args, say) -> int:
     from vizattn.cache import LOGITS_NAME
     from vizattn.hooks import capture_stream
     from vizattn.labels import class_names, top_k
-    from vizattn.rendering import model_input_size
+    from vizattn.rendering import _expected_frames, eager_chunk, model_input_size
 
     names = class_names(model, labels_file=args.labels)
     size = model_input_size(model, info.height, info.width, args.resolution)
+    # A short video runs untraced, in longer calls, as render runs it (same values).
+    total = _expected_frames(info, args.start, args.end, args.max_frames)
+    chunk = eager_chunk(total, args.chunk, ["logits"], size)
     logits = []  # top_k takes logits and gives their softmax
     stamps: list[tuple[int, float]] = []  # (index in the video, time in s) of every frame
     rng = {"start": args.start, "end": args.end, "max_frames": args.max_frames}
@@ -732,7 +736,12 @@ def _predict(args, say) -> int:
 
     with vid.VideoReader(args.video, **rng) as reader:
         for cache in capture_stream(
-            model, frames(reader), chunk=args.chunk, kinds=["logits"], size=size
+            model,
+            frames(reader),
+            chunk=chunk or args.chunk,
+            kinds=["logits"],
+            size=size,
+            eager=chunk is not None,
         ):
             logits.append(cache[LOGITS_NAME][0])
         if reader.truncated and not args.allow_truncated:
@@ -902,17 +911,20 @@ def _layers(args, say) -> int:
     _model_spec(args)
     model = _load(args, say)
     from vizattn.hooks import capture
-
-    clip = np.zeros((1, args.frames, args.resolution, args.resolution, 3), np.uint8)
-    cache = capture(model, clip)
-    width = max(len(n) for n in cache)
     from vizattn.models import model_info
 
     info = model_info(model)
+    if args.resolution:
+        height = width = args.resolution
+    else:
+        height, width = (info.input_size if info and info.input_size else None) or (64, 64)
+    clip = np.zeros((1, args.frames, height, width, 3), np.uint8)
+    cache = capture(model, clip)
     print(
         f"# model {info.model_id} {'stream' if info.stream else 'base'}, "
-        f"clip [1, {args.frames}, {args.resolution}, {args.resolution}, 3]"
+        f"clip [1, {args.frames}, {height}, {width}, 3]"
     )
+    width = max(len(n) for n in cache)
     print(f"{'name':<{width}}  {'kind':<15} shape")
     for name in sorted(cache):
         kind = name.rsplit("/", 1)[-1]

@@ -15,9 +15,11 @@ bytes.
 PosixPath('strip.pdf')
 
 Inputs come straight from vizattn: :meth:`vizattn.Cache.frame_maps` maps,
-a :class:`vizattn.Cache` for :func:`layer_grid`, :func:`energy_histogram`,
-:func:`tada_alpha`, :func:`se_gates`, a :class:`vizattn.CausalReport` ``matrix``
-for :func:`dependency_matrix` and :func:`compare_causality`, and
+a :class:`vizattn.Cache` and a ``names`` selection (a name such as ``"block3"``,
+a list, or a predicate on hook names, as everywhere: :mod:`vizattn.names`) for
+:func:`layer_grid`, :func:`energy_histogram`, :func:`tada_alpha`, :func:`se_gates`,
+a :class:`vizattn.CausalReport` ``matrix`` for :func:`dependency_matrix` and
+:func:`compare_causality`, and a stream :class:`vizattn.Cache` or
 :func:`vizattn.predict_stream` logits for :func:`prediction_timeline`.
 
 In a notebook, show a figure with ``display(fig)`` (after ``%matplotlib inline``).
@@ -28,19 +30,23 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from vizattn.cache import resolve_normalize
+from vizattn.cache import LOGITS_NAME, Cache, resolve_normalize
 from vizattn.errors import VizAttnError
 from vizattn.labels import softmax
+from vizattn.names import NameFilter
 
 __all__ = [
     "ONE_COLUMN",
@@ -272,7 +278,7 @@ def frame_strip(
 
 def layer_grid(
     cache: Any,
-    layers: Sequence[str],
+    names: NameFilter,
     kind: str = "simam",
     *,
     frames: Sequence[int] | None = None,
@@ -286,9 +292,13 @@ def layer_grid(
     """Maps of several layers over time: rows are layers, columns are frames.
 
     Args:
-      cache: a :class:`vizattn.Cache` holding ``kind`` for the layers.
-      layers: endpoints (``"block3_layer1"``) or blocks (``"block3"``, its
-        layers averaged), as for :meth:`vizattn.Cache.frame_maps`.
+      cache: a :class:`vizattn.Cache` holding ``kind`` for the layers (maps
+        ``[batch, time, height, width]``, or with channels, reduced by their mean).
+      names: the rows, in the one form of every ``names=``
+        (:mod:`vizattn.names`): an endpoint (``"block3_layer1"``) or a block
+        (``"block3"``, its layers averaged) for one row, a list of them for one
+        row each, or a predicate on hook names (``"{endpoint}/{kind}"``) for one
+        row per endpoint it selects.
       kind: a map kind (``simam``, ``simam_energy``, ``simam_input``,
         ``activation``, ``gradcam``, ``grad_x_act``).
       frames: frame indices to show (default: all, at most 8 evenly spaced).
@@ -302,16 +312,19 @@ def layer_grid(
       width: ``"one"``, ``"two"`` or inches.
 
     Returns:
-      The figure: ``len(layers) * len(frames)`` axes plus a colour bar.
+      The figure: ``rows * len(frames)`` axes plus a colour bar.
+
+    Raises:
+      VizAttnError: a name selects nothing (with a "did you mean" hint), or a
+        predicate selects no ``kind`` hook.
 
     >>> fig = layer_grid(cache, ["block1", "block3"], frames=[0, 3, 7])   # doctest: +SKIP
     >>> len(fig.axes)   # 2 x 3 maps + colour bar                         # doctest: +SKIP
     7
+    >>> fig = layer_grid(cache, lambda n: n.startswith("block3"))         # doctest: +SKIP
     """
-    layers = [layers] if isinstance(layers, str) else list(layers)
-    if not layers:
-        raise VizAttnError("layer_grid needs at least one layer, e.g. ['block1', 'block3'].")
     normalize = resolve_normalize(normalize, [kind])
+    layers = _groups(cache, names, kind)
     maps = [np.asarray(cache.frame_maps(layer, kind, normalize=normalize)) for layer in layers]
     n_batch, count = maps[0].shape[:2]
     if not 0 <= int(batch) < n_batch:
@@ -558,32 +571,67 @@ def compare_causality(
 # -- cache internals -----------------------------------------------------------------
 
 
-def _hooks(cache: Any, selector: str, kind: str) -> list[str]:
-    """Hook names of ``kind`` that ``selector`` picks (the one resolver, :mod:`vizattn.names`)."""
-    from vizattn.cache import kind_of
-    from vizattn.names import resolve
+def _natural(name: str) -> list:
+    """Sort key putting ``block3_layer2`` before ``block3_layer10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
-    held = sorted(n for n in cache if kind_of(n) == kind)
+
+def _shown(names: Any) -> str:
+    return "the predicate" if callable(names) else repr(names)
+
+
+def _hooks(cache: Any, names: Any, kind: str) -> list[str]:
+    """Hook names of ``kind`` that ``names`` selects (the one resolver, :mod:`vizattn.names`).
+
+    Raises:
+      VizAttnError: the cache holds no ``kind``, a name selects nothing ("did you
+        mean"), or a predicate selects no hook.
+    """
+    from vizattn.cache import kind_of
+    from vizattn.names import resolve, short_list
+
+    held = sorted((n for n in cache if kind_of(n) == kind), key=_natural)
     if not held:
         raise VizAttnError(
             f"this cache holds no {kind!r}; capture with kinds=[{kind!r}] to plot it."
         )
-    return resolve(selector, held, what="layer", sort=True)
-
-
-def _one_hook(cache: Any, layer: str, kind: str) -> tuple[str, np.ndarray]:
-    names = _hooks(cache, layer, kind)
-    if len(names) > 1:
+    chosen = resolve(names, held, what="layer")
+    if not chosen:  # only a predicate gets here: a name that selects nothing is an error above
         raise VizAttnError(
-            f"layer {layer!r} matches {len(names)} {kind!r} hooks ({', '.join(names[:4])}...); "
+            f"{_shown(names)} selects none of the {kind!r} hooks "
+            f"({short_list(held, 4)}); pass a name such as {held[0].rsplit('/', 1)[0]!r}."
+        )
+    return chosen
+
+
+def _groups(cache: Any, names: Any, kind: str) -> list[str]:
+    """What ``names`` asks to draw one row or line each for: every string of a string or
+    list (a block pools its layers), or every endpoint a predicate selects."""
+    from vizattn.names import name_list
+
+    if callable(names):
+        return list(dict.fromkeys(n.rsplit("/", 1)[0] for n in _hooks(cache, names, kind)))
+    items = name_list(names)
+    for item in items:
+        _hooks(cache, item, kind)  # each must select something: the "did you mean" error
+    return items
+
+
+def _one_hook(cache: Any, names: Any, kind: str) -> tuple[str, np.ndarray]:
+    """The endpoint ``names`` selects and its ``kind`` array; an error unless exactly one."""
+    hooks = _hooks(cache, names, kind)
+    if len(hooks) > 1:
+        more = "..." if len(hooks) > 4 else ""
+        raise VizAttnError(
+            f"{_shown(names)} selects {len(hooks)} {kind!r} hooks ({', '.join(hooks[:4])}{more}); "
             "pass one endpoint, e.g. 'block3_layer1'."
         )
-    return names[0].rsplit("/", 1)[0], np.asarray(cache[names[0]], np.float64)
+    return hooks[0].rsplit("/", 1)[0], np.asarray(cache[hooks[0]], np.float64)
 
 
 def energy_histogram(
     cache: Any,
-    layers: Sequence[str],
+    names: NameFilter,
     *,
     kind: str = "simam_energy",
     bins: int = 60,
@@ -596,8 +644,12 @@ def energy_histogram(
     whose mass sits near 2 attends to nothing in particular.
 
     Args:
-      cache: a :class:`vizattn.Cache` holding ``kind``.
-      layers: endpoints or block prefixes; a prefix pools all its layers.
+      cache: a :class:`vizattn.Cache` holding ``kind`` (any shape, e.g.
+        ``[batch, time, height, width, channels]``; every value is one neuron).
+      names: the lines, in the one form of every ``names=``
+        (:mod:`vizattn.names`): an endpoint or a block (which pools all its
+        layers) for one line, a list of them for one line each, or a predicate on
+        hook names (``"{endpoint}/{kind}"``) for one line per endpoint it selects.
       kind: ``"simam_energy"`` (or another positive spatial kind).
       bins: number of logarithmic bins.
       width: ``"one"``, ``"two"`` or inches.
@@ -605,13 +657,14 @@ def energy_histogram(
     Returns:
       The figure (one axes; one step line per layer).
 
+    Raises:
+      VizAttnError: a name selects nothing (with a "did you mean" hint), or a
+        predicate selects no ``kind`` hook.
+
     >>> fig = energy_histogram(cache, ["block1", "block3"])   # doctest: +SKIP
     """
-    layers = [layers] if isinstance(layers, str) else list(layers)
-    if not layers:
-        raise VizAttnError("energy_histogram needs at least one layer, e.g. ['block1'].")
     values = {}
-    for layer in layers:
+    for layer in _groups(cache, names, kind):
         v = np.concatenate(
             [np.asarray(cache[n], np.float64).ravel() for n in _hooks(cache, layer, kind)]
         )
@@ -632,18 +685,20 @@ def energy_histogram(
             counts, _ = np.histogram(v, bins=edges)
             ax.stairs(counts / v.size, edges, label=layer, linewidth=1.0)
         ax.set_xscale("log")
+        _log_ticks(ax, low, high)
         if kind == "simam_energy" and low <= 2.0 <= high * 1.01:
             ax.axvline(2.0, color="0.5", linewidth=0.6, linestyle="--")
+            # Above the axes, ending at the line: the mass piles up at 2, so any
+            # place inside would sit on the bars.
             ax.annotate(
                 "$e^*=2$: at the mean",
-                (2.0, 0.5),
+                (2.0, 1.0),
                 xycoords=("data", "axes fraction"),
                 ha="right",
-                va="center",
-                rotation=90,
+                va="bottom",
                 fontsize=6,
                 color="0.4",
-                xytext=(-2, 0),
+                xytext=(0, 1.5),
                 textcoords="offset points",
             )
         ax.set_xlabel("energy $e^*$" if kind == "simam_energy" else kind)
@@ -652,9 +707,18 @@ def energy_histogram(
     return _finish(fig)
 
 
+def _log_ticks(ax, low: float, high: float) -> None:
+    """Plain labels (``0.2``, ``1``, ``2``) on a log x axis, few enough not to overlap."""
+    decades = math.log10(high / low) if high > low > 0 else 1.0
+    subs = (1.0, 2.0, 5.0) if decades <= 1.5 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def tada_alpha(
     cache: Any,
-    layer: str,
+    names: NameFilter,
     *,
     channels: int = 8,
     batch: int = 0,
@@ -667,7 +731,9 @@ def tada_alpha(
 
     Args:
       cache: a :class:`vizattn.Cache` holding ``tada`` (``[batch, time, channels]``).
-      layer: one endpoint, e.g. ``"block3_layer1"``.
+      names: what selects exactly one endpoint holding ``tada``, in the one form
+        of every ``names=`` (:mod:`vizattn.names`): ``"block3_layer1"``, a block
+        with one such layer, a list, or a predicate on hook names.
       channels: how many channels to draw as lines (those varying most over time).
       batch: which batch item.
       width: ``"one"``, ``"two"`` or inches.
@@ -675,9 +741,13 @@ def tada_alpha(
     Returns:
       The figure: lines, heatmap and colour bar (3 axes).
 
+    Raises:
+      VizAttnError: ``names`` selects no endpoint holding ``tada`` (a wrong
+        name gets a "did you mean" hint), or more than one.
+
     >>> fig = tada_alpha(cache, "block3_layer1", channels=4)   # doctest: +SKIP
     """
-    endpoint, a = _one_hook(cache, layer, "tada")
+    endpoint, a = _one_hook(cache, names, "tada")
     if a.ndim != 3:
         raise VizAttnError(f"'{endpoint}/tada' has shape {list(a.shape)}; expected [B, T, C].")
     if not 0 <= int(batch) < a.shape[0]:
@@ -718,7 +788,7 @@ def tada_alpha(
 
 def se_gates(
     cache: Any,
-    layer: str,
+    names: NameFilter,
     *,
     batch: int = 0,
     width: float | str = "one",
@@ -727,16 +797,22 @@ def se_gates(
 
     Args:
       cache: a :class:`vizattn.Cache` holding ``se`` (``[batch, time, channels]``).
-      layer: one endpoint, e.g. ``"block3_layer1"``.
+      names: what selects exactly one endpoint holding ``se``, in the one form of
+        every ``names=`` (:mod:`vizattn.names`): ``"block3_layer1"``, a block with
+        one such layer, a list, or a predicate on hook names.
       batch: which batch item.
       width: ``"one"``, ``"two"`` or inches.
 
     Returns:
       The figure: heatmap and colour bar (2 axes).
 
+    Raises:
+      VizAttnError: ``names`` selects no endpoint holding ``se`` (a wrong name
+        gets a "did you mean" hint), or more than one.
+
     >>> fig = se_gates(cache, "block3_layer1")   # doctest: +SKIP
     """
-    endpoint, g = _one_hook(cache, layer, "se")
+    endpoint, g = _one_hook(cache, names, "se")
     if g.ndim != 3:
         raise VizAttnError(f"'{endpoint}/se' has shape {list(g.shape)}; expected [B, T, C].")
     if not 0 <= int(batch) < g.shape[0]:
@@ -760,6 +836,15 @@ def se_gates(
 # -- predictions ---------------------------------------------------------------------
 
 
+def _class_names(cache: Any, count: int) -> list[str] | None:
+    """The class names a cache's metadata records for its model, if there are ``count``."""
+    meta = getattr(cache, "metadata", {}) or {}
+    names = (meta.get("model") or {}).get("class_names")
+    if names and len(names) == count:
+        return [str(n) for n in names]
+    return None
+
+
 def prediction_timeline(
     logits: Any,
     labels: Sequence[str] | None = None,
@@ -768,6 +853,7 @@ def prediction_timeline(
     fps: float | None = None,
     title: str | None = None,
     width: float | str = "one",
+    batch: int = 0,
 ) -> Figure:
     """Streaming predictions over time: softmax probabilities of the top classes.
 
@@ -777,31 +863,54 @@ def prediction_timeline(
     any step.
 
     Args:
-      logits: ``[T, classes]`` (or ``[1, T, classes]`` from
-        :func:`vizattn.predict_stream`).
-      labels: class names (default ``"class i"``).
+      logits: ``[T, classes]`` or ``[batch, T, classes]`` (from
+        :func:`vizattn.predict_stream`), or a :class:`vizattn.Cache` captured with
+        ``stream=True`` and the ``logits`` kind (its ``classifier_head/logits``,
+        ``[batch, T, classes]``).
+      labels: class names (default: a cache's model's class names, else ``"class i"``).
       top_k: number of classes drawn.
       fps: frames per second, to label the x axis in seconds.
       title: axes title.
       width: ``"one"``, ``"two"`` or inches.
+      batch: which batch item of ``[batch, T, classes]`` logits.
 
     Returns:
       The figure (one axes).
 
+    Raises:
+      VizAttnError: a cache without logits, or with one prediction per clip
+        (captured without ``stream=True``), or logits of another shape.
+
     >>> fig = prediction_timeline(np.random.randn(16, 10), [f"c{i}" for i in range(10)], top_k=3)
     >>> len(fig.axes)
     1
+    >>> fig = prediction_timeline(vizattn.capture(model, clip, stream=True))  # doctest: +SKIP
     """
-    z = np.asarray(logits, np.float64)
-    if z.ndim == 3 and z.shape[0] == 1:
-        z = z[0]
+    names = None
+    if isinstance(logits, Cache):
+        logits.probabilities()  # the cache's own error when it holds no logits
+        z = np.asarray(logits[LOGITS_NAME], np.float64)
+        if z.ndim != 3:
+            raise VizAttnError(
+                f"this cache holds one prediction per clip (logits {list(z.shape)}); capture "
+                "with stream=True for a prediction after every frame."
+            )
+        names = _class_names(logits, z.shape[-1])
+    else:
+        z = np.asarray(logits, np.float64)
+    if z.ndim == 3:
+        if not 0 <= int(batch) < z.shape[0]:
+            raise VizAttnError(
+                f"batch {batch} is out of range; the logits hold {z.shape[0]} item(s)."
+            )
+        z = z[int(batch)]
     if z.ndim != 2 or min(z.shape) < 1:
         raise VizAttnError(
-            f"logits must be [T, classes] (or [1, T, classes]), got shape {list(np.shape(logits))}."
+            f"logits must be [T, classes] (or [batch, T, classes]), got shape {list(z.shape)}."
         )
     count, n_classes = z.shape
     if labels is None:
-        labels = [f"class {i}" for i in range(n_classes)]
+        labels = names or [f"class {i}" for i in range(n_classes)]
     if len(labels) != n_classes:
         raise VizAttnError(f"{len(labels)} labels for {n_classes} classes; pass one per class.")
     if int(top_k) < 1:
@@ -822,6 +931,8 @@ def prediction_timeline(
         ax.set_ylim(0, max(0.05, float(p[:, chosen].max()) * 1.08))
         ax.set_xlim(x[0], x[-1] if count > 1 else x[0] + 1)
         ax.set_xlabel("time (s)" if fps else "frame $t$")
+        if not fps:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("probability")
         ax.legend(loc="best", fontsize=6)
         if title:
@@ -1040,8 +1151,10 @@ def metric_bars(
     """One metric for every map kind per block, with each block's oracle and the baselines.
 
     Bars are grouped by block (one colour per map kind); a black bar-wide tick
-    marks the block's oracle (the best a map on that grid can do), and the
-    baselines (centre, noise, frame difference) are dashed horizontal lines.
+    marks the block's oracle (the best a map on that grid can do), drawn over
+    anything at the same height, and the baselines (centre, noise, frame
+    difference) are grey horizontal lines, each ending in its own marker right
+    of the bars (so a baseline at 0, on the x axis, still shows).
 
     Args:
       table: a :class:`vizattn.evaluation.ExplanationTable` (or its ``to_dict()``).
@@ -1095,6 +1208,9 @@ def metric_bars(
                 heights.append(value(match[0]) if match else float("nan"))
             xs = np.arange(len(blocks)) - 0.4 + bar_w * (i + 0.5)
             ax.bar(xs, heights, width=bar_w, color=PALETTE[i % len(PALETTE)], label=kind)
+        # The oracle ticks sit on top, with a white edge, so a baseline line at the
+        # same height (frame difference often reaches the oracle) passes visibly behind.
+        halo = [patheffects.withStroke(linewidth=2.6, foreground="white")]
         for j, block in enumerate(blocks):
             match = [r for r in rows if r["source"] == "oracle" and r["block"] == block]
             if match and np.isfinite(value(match[0])):
@@ -1103,20 +1219,41 @@ def metric_bars(
                     [value(match[0])] * 2,
                     color="black",
                     lw=1.4,
+                    solid_capstyle="butt",
+                    path_effects=halo,
+                    zorder=4,
                     label="oracle" if j == 0 else None,
                 )
+        # Each baseline: a line across the bars and a marker in a strip right of
+        # them, drawn over the frame, so a baseline at 0 (on the x axis) still shows.
         styles = ("--", ":", "-.")
+        end = len(blocks) - 0.5 + 0.15
         for k, r in enumerate(baselines):
             v = value(r)
             if np.isfinite(v):
-                ax.axhline(v, color="0.45", ls=styles[k % len(styles)], lw=0.8, label=r["kind"])
+                ax.plot(
+                    [-0.5, end],
+                    [v, v],
+                    color="0.45",
+                    ls=styles[k % len(styles)],
+                    lw=0.8,
+                    marker=_MARKERS[k % len(_MARKERS)],
+                    markevery=[1],
+                    markersize=3.5,
+                    markerfacecolor="white",
+                    markeredgewidth=0.8,
+                    clip_on=False,
+                    zorder=3,
+                    label=r["kind"].replace("_", " "),
+                )
+        ax.set_xlim(-0.5, len(blocks) - 0.5 + 0.3)
         ax.set_xticks(np.arange(len(blocks)), blocks)
         ax.set_ylabel(metric.replace("_", " "))
         if metric in ("pointing_game", "energy_inside", "auroc"):
             ax.set_ylim(0, 1.05)
         when = "after onset" if uses_onset else "all frames"
         ax.set_title(title or f"{metric.replace('_', ' ')} ({when})", pad=3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6)
     return _finish(fig)
 
 

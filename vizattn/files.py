@@ -3,7 +3,9 @@
 Every output vizattn writes (caches, figures, masks, weights, reports) goes to a
 temporary file in the destination's folder and is renamed into place only when
 complete, so a failure or Ctrl-C never leaves a partial file and never
-touches an existing one.
+touches an existing one. An OS error (no such folder, no permission, a full
+disk) is one :class:`~vizattn.errors.VizAttnError` naming the output, never the
+temporary file.
 
 >>> import os, tempfile
 >>> folder = tempfile.mkdtemp()
@@ -21,6 +23,8 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
+
+from vizattn.errors import VizAttnError
 
 __all__ = ["atomic_path", "atomic_write"]
 
@@ -42,16 +46,33 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     ending = os.path.splitext(base)[1] if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ending}", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ending}", dir=directory)
+    except OSError as e:
+        raise _cannot_write(path, directory, e) from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(e, OSError):  # named after the output, not the temporary file
+            raise _cannot_write(path, directory, e) from None
         raise
+
+
+def _cannot_write(path: str, directory: str, error: OSError) -> VizAttnError:
+    if not os.path.isdir(directory):
+        return VizAttnError(
+            f"output folder does not exist: {directory!r} (for {path!r}); create it or "
+            "pass a path in an existing folder."
+        )
+    return VizAttnError(
+        f"cannot write {path!r} ({error.strerror or error}); pass a path in a writable "
+        "folder with free space."
+    )
 
 
 def atomic_write(

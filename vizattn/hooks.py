@@ -53,7 +53,7 @@ import numpy as np
 
 from vizattn import _probe
 from vizattn import names as _names
-from vizattn._tf import import_tf, intra_op_threads
+from vizattn._tf import import_tf, intra_op_threads, xla_quiet
 from vizattn._threads import in_background, threaded
 from vizattn.cache import (
     DEFAULT_KINDS,
@@ -566,6 +566,7 @@ class _Plan:
             raise VizAttnError(f"chunk must be >= 1 frame, got {chunk!r}.")
         self.model = model
         self.stream = stream
+        self.stream_model = is_stream(model)
         self.chunk = int(chunk)
         self.kinds = frozenset(kinds)
         self.reduce = reduce
@@ -751,7 +752,7 @@ def _to_numpy(records, n: int, start: int, meta: dict, time_total: int) -> dict[
 def _step(plan: _Plan, x: np.ndarray, states, classes):
     # Eager runs the same Python function without tracing it (see capture_stream).
     run = plan.run.python_function if plan.eager else plan.run
-    with tap(plan.taps):
+    with tap(plan.taps), xla_quiet(not plan.stream_model):
         return run(tf.constant(x), states, tf.constant(classes))
 
 

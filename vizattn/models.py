@@ -564,6 +564,8 @@ def build_movinet(
     model_id = "a0" if model_id is None else str(model_id).lower()
     stream = True if stream is None else bool(stream)
     num_classes = 600 if num_classes is None else int(num_classes)
+    if num_classes < 1:
+        raise VizAttnError(f"num_classes must be >= 1, got {num_classes}; leave it out for 600.")
     if model_id not in MODEL_IDS:
         raise VizAttnError(f"unknown model_id {model_id!r}; use one of {', '.join(MODEL_IDS)}.")
     if simam is not None and simam not in MODES:

@@ -134,7 +134,14 @@ def check_render_request(
         SimAM kind where the model has no SimAM.
     """
     endpoints = [n for n in _names.endpoint_names(model_id) if n != "head"]
+    from vizattn.cache import KINDS
+
     for kind in kinds:
+        if kind not in RENDER_KINDS and kind in KINDS:  # captured, but no map per frame
+            raise VizAttnError(
+                f"kind {kind!r} has no map per frame to draw (`vizattn layers` lists it as a "
+                f"capture kind); render draws {', '.join(RENDER_KINDS)}."
+            )
         if kind not in RENDER_KINDS:
             raise VizAttnError(
                 f"unknown kind {kind!r}; {_names.did_you_mean(kind, RENDER_KINDS)}"

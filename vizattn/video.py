@@ -891,7 +891,8 @@ def _output_kind(path: PathLike) -> str:
     if kind is None:
         raise VizAttnError(
             f"unsupported output format {suffix!r} for {text!r}; "
-            "use .mp4, .webm, .gif, or a folder (path ending in '/') for PNG frames."
+            "use .mp4 (or .m4v, .mov, .mkv), .webm, .gif, or a folder (path ending in '/') "
+            "for PNG frames."
         )
     return kind
 

@@ -52,7 +52,7 @@ from matplotlib.ticker import MaxNLocator
 from vizattn import figures
 from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, resolve_normalize, softmax
 from vizattn.errors import VizAttnError
-from vizattn.names import state_endpoint
+from vizattn.names import NameFilter, matcher, resolve, short_list, state_endpoint
 from vizattn.overlay import as_frames, overlay, resize_map
 
 __all__ = [
@@ -315,14 +315,39 @@ def _block_of(endpoint: str) -> str:
     return endpoint.split("_", 1)[0] if endpoint.startswith("block") else endpoint
 
 
-def _layer_options(cache: Cache, kind: str) -> list[str]:
-    """Blocks of several layers (which average them), then single endpoints holding ``kind``."""
-    endpoints = sorted({n.rsplit("/", 1)[0] for n in cache.names(kind)})
-    blocks = [e for e in endpoints if e.startswith("block")]
+def _layer_options(cache: Cache, kind: str, names: NameFilter = None) -> list[str]:
+    """Blocks of several layers (which average them), then single endpoints holding ``kind``.
+
+    With ``names``, only the endpoints whose ``{endpoint}/{kind}`` it selects, and a
+    block only when it selects all of the block's layers (the block averages them all).
+    """
+    hooks = cache.names(kind)
+    every = {n.rsplit("/", 1)[0] for n in hooks}
+    picked = hooks if names is None else [n for n in hooks if matcher(names)(n)]
+    endpoints = sorted({n.rsplit("/", 1)[0] for n in picked}, key=figures._natural)
+    blocks = {_block_of(e) for e in endpoints if e.startswith("block")}
     groups = sorted(
-        b for b in {_block_of(e) for e in blocks} if sum(_block_of(e) == b for e in blocks) > 1
+        (
+            b
+            for b in blocks
+            if sum(_block_of(e) == b for e in every) > 1
+            and all(e in endpoints for e in every if _block_of(e) == b)
+        ),
+        key=figures._natural,
     )
     return [*groups, *endpoints]
+
+
+def _select(names: NameFilter, hooks: Sequence[str], what: str) -> list[str]:
+    """The hooks ``names`` selects (:func:`vizattn.names.resolve`: a wrong name gets its
+    "did you mean" error), sorted naturally; an error when a predicate selects none."""
+    chosen = sorted(resolve(names, hooks, what="layer"), key=figures._natural)
+    if not chosen:
+        raise VizAttnError(
+            f"the predicate selects none of the {what} ({short_list(sorted(hooks), 4)}); "
+            "pass a name such as 'block3', a list of names or another predicate."
+        )
+    return chosen
 
 
 # -- overlay_explorer ----------------------------------------------------------------
@@ -333,7 +358,7 @@ def overlay_explorer(
     frames: Any,
     masks: Any = None,
     *,
-    layer: str | None = None,
+    names: NameFilter = None,
     kind: str | None = None,
     normalize: str | None = "auto",
     alpha: float = 0.5,
@@ -353,9 +378,15 @@ def overlay_explorer(
       masks: optional ground truth, ``[time, height, width]`` (0 background,
         ``k`` object ``k``; or bool), or the mapping ``np.load("masks.npz")``
         (:mod:`vizattn.demo`'s format, with object names). Adds a panel.
-      layer: first layer shown (a block such as ``"block3"`` averages its
-        layers; default the first block).
-      kind: first kind shown (default ``simam`` when held).
+      names: which layers the ``layer`` menu offers, in the one form of every
+        ``names=`` (:mod:`vizattn.names`): a name (``"block3"``: the block, which
+        averages its layers, and each of its layers; ``"block3_layer1"``: that
+        layer), a list of names, or a predicate on hook names
+        (``"{endpoint}/{kind}"``); a block is offered when all its layers are.
+        The first offered is shown first. Default: every layer, the first block
+        first.
+      kind: first kind shown (default ``simam`` when held); with ``names``, only
+        kinds it selects layers of are offered.
       normalize: ``"clip"`` (one scale for the whole clip, so changes over time
         show), ``"frame"``, ``None`` (raw values), or ``"auto"`` (the default:
         per frame for gradient kinds, per clip for the rest, as
@@ -384,13 +415,16 @@ def overlay_explorer(
             "pass the frames the cache was captured from."
         )
     labels, object_names = _as_masks(masks, count)
+    held_kinds = kinds
+    if names is not None:
+        _select(names, [n for k in kinds for n in cache.names(k)], "maps' hooks")
+        kinds = [k for k in kinds if _layer_options(cache, k, names)]
     kind = kind or ("simam" if "simam" in kinds else kinds[0])
     if kind not in kinds:
-        raise VizAttnError(f"this cache holds no {kind!r} maps; it has {', '.join(kinds)}.")
-    options = _layer_options(cache, kind)
-    layer = layer or options[0]
-    if layer not in options:
-        raise VizAttnError(f"no {kind!r} maps for layer {layer!r}; try {', '.join(options[:6])}.")
+        where = " in the layers names selects" if kind in held_kinds else ""
+        raise VizAttnError(f"this cache holds no {kind!r} maps{where}; it has {', '.join(kinds)}.")
+    options = _layer_options(cache, kind, names)
+    layer = options[0]
     resolve_normalize(normalize, [kind], raw=True)
     memo: dict[tuple, np.ndarray] = {}
 
@@ -416,7 +450,7 @@ def overlay_explorer(
     }
 
     def on_kind(kind: str) -> None:
-        new = _layer_options(cache, kind)
+        new = _layer_options(cache, kind, names)
         current = controls["layer"].value
         controls["layer"].options = new
         controls["layer"].value = current if current in new else new[0]
@@ -499,7 +533,7 @@ def _draw_labels(ax, labels: np.ndarray, names: Sequence[str] | None) -> None:
 def energy_explorer(
     source: Any,
     *,
-    layer: str | None = None,
+    names: NameFilter = None,
     e_lambda: float = 1e-4,
     batch: int = 0,
 ) -> Explorer:
@@ -521,7 +555,11 @@ def energy_explorer(
       source: SimAM inputs ``[batch, time, height, width, channels]`` (or without
         batch), or a :class:`vizattn.Cache` holding ``simam_input``
         (``kinds=["simam_input"]``).
-      layer: first endpoint shown (cache only).
+      names: which endpoints the ``layer`` menu offers (cache only), in the one
+        form of every ``names=`` (:mod:`vizattn.names`): a name (``"block3"``,
+        ``"block3_layer0"``), a list of names, or a predicate on hook names
+        (``"{endpoint}/simam_input"``). The first is shown first. Default: every
+        endpoint holding ``simam_input``.
       e_lambda: the lambda to start from (SimAM's default is ``1e-4``).
       batch: which batch item.
 
@@ -538,8 +576,14 @@ def energy_explorer(
                 "this cache holds no SimAM inputs; capture with kinds=['simam_input'] "
                 "from a model with SimAM."
             )
+        held = _select(names, held, "SimAM inputs")
         arrays = {n.rsplit("/", 1)[0]: np.asarray(source[n], np.float64)[batch] for n in held}
     else:
+        if names is not None:
+            raise VizAttnError(
+                "names selects layers of a vizattn.Cache; SimAM inputs given as an array "
+                "have no layers: drop names=."
+            )
         x = np.asarray(source, np.float64)
         if x.ndim == 5:
             x = x[batch]
@@ -552,10 +596,8 @@ def energy_explorer(
     for name, a in arrays.items():
         if a.ndim != 4 or a.shape[1] * a.shape[2] < 2:
             raise VizAttnError(f"{name} has shape {list(a.shape)}; SimAM needs full channels.")
-    names = list(arrays)
-    layer = layer or names[0]
-    if layer not in arrays:
-        raise VizAttnError(f"no SimAM input for {layer!r}; held: {', '.join(names[:6])}.")
+    endpoints = list(arrays)
+    layer = endpoints[0]
     first = arrays[layer]
     variance = float(np.median(first.var(axis=(1, 2), ddof=1))) or 1.0
     centre = math.log10(variance)
@@ -571,8 +613,8 @@ def energy_explorer(
     t0, h, w, c = first.shape
     distinct = np.abs(first[0, :, :, 0] - first[0, :, :, 0].mean())
     controls: dict[str, widgets.ValueWidget] = {}
-    if len(names) > 1:
-        controls["layer"] = _dropdown(names, layer, "layer")
+    if len(endpoints) > 1:
+        controls["layer"] = _dropdown(endpoints, layer, "layer")
     controls["frame"] = _frame_slider(t0)
     controls["channel"] = widgets.IntSlider(value=0, min=0, max=c - 1, description="channel")
     controls["pixel"] = widgets.IntSlider(
@@ -671,13 +713,19 @@ def energy_explorer(
 # -- tada_explorer -------------------------------------------------------------------
 
 
-def tada_explorer(cache: Cache, *, layer: str | None = None, channels: int = 8, batch: int = 0):
+def tada_explorer(
+    cache: Cache, *, names: NameFilter = None, channels: int = 8, batch: int = 0
+) -> Explorer:
     """TAdaConv inside a model: ``alpha`` over time x channels, and the v2 attention.
 
     Args:
       cache: a :class:`vizattn.Cache` holding ``tada`` (``[batch, time, channels]``)
         and, for TAdaConv v2, ``tada_attention`` (``[batch, heads, time, time]``).
-      layer: first endpoint shown (default the first with ``tada``).
+      names: which endpoints the ``layer`` menu offers, in the one form of every
+        ``names=`` (:mod:`vizattn.names`): a name (``"block3"``,
+        ``"block3_layer1"``), a list of names, or a predicate on hook names
+        (``"{endpoint}/tada"``). The first is shown first. Default: every
+        endpoint holding ``tada``.
       channels: how many of the most varying channels to draw as lines.
       batch: which batch item.
 
@@ -692,11 +740,14 @@ def tada_explorer(cache: Cache, *, layer: str | None = None, channels: int = 8, 
             "this cache holds no TAdaConv alpha; capture with kinds=['tada'] from a model "
             "with tada='v1' or 'v2'."
         )
+    held = _select(names, held, "TAdaConv hooks")
     layers = [n.rsplit("/", 1)[0] for n in held]
-    layer = layer or layers[0]
-    if layer not in layers:
-        raise VizAttnError(f"no TAdaConv in {layer!r}; layers with it: {', '.join(layers[:6])}.")
-    attention = {n.rsplit("/", 1)[0]: n for n in cache.names("tada_attention")}
+    layer = layers[0]
+    attention = {
+        n.rsplit("/", 1)[0]: n
+        for n in cache.names("tada_attention")
+        if n.rsplit("/", 1)[0] in layers
+    }
     heads = max((cache[n].shape[1] for n in attention.values()), default=0)
     widest = max(cache[n].shape[-1] for n in held)
     controls: dict[str, widgets.ValueWidget] = {
@@ -1043,11 +1094,7 @@ def dependency_explorer(reports: Any, *, log: bool = True) -> Explorer:
 
 
 def _class_names(cache: Any, count: int) -> list[str]:
-    meta = getattr(cache, "metadata", {}) or {}
-    names = (meta.get("model") or {}).get("class_names")
-    if names and len(names) == count:
-        return [str(n) for n in names]
-    return [f"class {i}" for i in range(count)]
+    return figures._class_names(cache, count) or [f"class {i}" for i in range(count)]
 
 
 def prediction_timeline(
