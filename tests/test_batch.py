@@ -306,6 +306,26 @@ def test_failed_save_leaves_no_partial_cache(dataset, loop, tmp_path, monkeypatc
     assert not any(".tmp" in r for r in reasons)
 
 
+def test_ctrl_c_stops_the_batch_and_leaves_no_beam_temps(dataset, loop, tmp_path, monkeypatch):
+    """Ctrl-C inside TensorFlow can surface as another error ("Concurrent access?"), which
+    the per-video handler used to record as a failed video before the job went on and
+    exited 0. After Ctrl-C the batch stops: KeyboardInterrupt, and none of Beam's
+    temporary folders left behind (complete caches of finished videos may stay)."""
+
+    def interrupted_save(path, write, *, mode="wb"):
+        bp._INTERRUPTED.set()  # what the SIGINT handler of run_batch does
+        raise AssertionError("Concurrent access?")
+
+    monkeypatch.setattr("vizattn.cache.atomic_write", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        bp.run_batch(
+            dataset["paths"][:2], tmp_path, checkpoint=CHECKPOINT, build_options=BUILD,
+            chunk=CHUNK, kinds=KINDS,
+        )  # fmt: skip
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("beam-temp")]
+    assert not (tmp_path / "summary.json").exists()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -84,6 +84,7 @@ import os
 import posixpath
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -758,6 +759,8 @@ class _CaptureVideos(beam.DoFn):
         try:
             yield self._process(item)
         except Exception as e:  # a bad video must not stop the job
+            if _INTERRUPTED.is_set():  # Ctrl-C broke this video (TensorFlow may say
+                raise KeyboardInterrupt from e  # "Concurrent access?"): not its fault
             _counter("videos_failed").inc()
             log.warning("%s failed: %s", item.path, _one_line(e))
             yield beam.pvalue.TaggedOutput(_FAILED, (item.path, _one_line(e)))
@@ -1354,17 +1357,66 @@ def run_batch(
         | "Gather" >> beam.combiners.ToList()
         | "Summary" >> beam.Map(_write_outputs, config, context)
     )
+    temps_before = _beam_temps(out_dir)
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
-    except VizAttnError:
-        raise
-    except Exception as e:
+        with _noticing_interrupts():
+            result = pipeline.run()
+            result.wait_until_finish()
+        if _INTERRUPTED.is_set():  # caught somewhere inside the runner: still a stop
+            raise KeyboardInterrupt
+    except (KeyboardInterrupt, VizAttnError, Exception) as e:
+        interrupted = isinstance(e, KeyboardInterrupt) or _INTERRUPTED.is_set()
+        _remove_beam_temps(out_dir, keep=temps_before)  # unfinished outputs
+        if interrupted:
+            raise KeyboardInterrupt from None
+        if isinstance(e, VizAttnError):
+            raise
         raise VizAttnError(f"the batch pipeline failed: {_one_line(e)}") from e
     summary = json.loads(_read_text(_join(out_dir, "summary.json")))
     summary["counters"] = _counters(result)
     summary["out_dir"] = out_dir
     return summary
+
+
+#: Set while a batch runs once Ctrl-C was pressed: a video that fails after it failed
+#: because of it (TensorFlow interrupted mid-call), and the job must stop, not go on.
+_INTERRUPTED = threading.Event()
+
+
+@contextlib.contextmanager
+def _noticing_interrupts() -> Iterator[None]:
+    """Notes Ctrl-C in :data:`_INTERRUPTED` (then raises ``KeyboardInterrupt`` as usual)."""
+    import signal
+
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum, frame):
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _beam_temps(out_dir: str) -> set[str]:
+    """Beam's temporary folders (``beam-temp-*``) in a local ``out_dir``."""
+    if not _is_local(out_dir) or not os.path.isdir(out_dir):
+        return set()
+    return {n for n in os.listdir(out_dir) if n.startswith("beam-temp-")}
+
+
+def _remove_beam_temps(out_dir: str, *, keep: set[str]) -> None:
+    """Removes the temporary folders a stopped run left (not those it found)."""
+    import shutil
+
+    for name in _beam_temps(out_dir) - keep:
+        shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
 
 
 def describe(result: Mapping[str, Any]) -> str:

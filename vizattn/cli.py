@@ -1077,6 +1077,9 @@ def main(argv: list[str] | None = None) -> int:
     from vizattn import _tf
 
     _tf.quiet(verbose)
+    if not verbose:  # Beam's routine warnings ("Deleting 1 existing files ...") and the
+        # tracebacks of errors vizattn reports itself, in one line
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
 
     def say(message: str) -> None:
         if not quiet:
