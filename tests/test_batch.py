@@ -415,3 +415,24 @@ def test_cli_batch_failures_are_one_vizattn_line(capsys):
     logger.warning("after the command")  # the handler is gone again
     assert said == ["/v/bad.mp4 failed: not a video file: pass an .mp4"]
     assert "WARNING:vizattn" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--checkpoint", "nothere.tflite"], "checkpoint 'nothere.tflite' does not exist"),
+        (["--names", "block9"], "unknown layer 'block9'; did you mean"),
+        (["--seed", "-1"], "--seed -1 is not a seed"),
+    ],
+)
+def test_cli_batch_settings_fail_once_before_any_video(dataset, tmp_path, capsys, flags, words):
+    """A setting that is wrong for every video fails once, up front: one line, exit 2,
+    no output folder (it was one 'failed' line per video, exit 1, and CSV files)."""
+    from vizattn import cli
+
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(dataset["list"]), "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and words in err, err
+    assert not out.exists()

@@ -85,6 +85,17 @@ def test_train_demo_command_rejects_bad_cycles_before_any_model_work(capsys):
     assert cli.main(["train-demo", "--out", "unused", "--steps", "9", "--cycles", "5,5"]) == 2
     err = capsys.readouterr().err
     assert "add up to 10" in err and "Traceback" not in err
+    for flags, words in [
+        (["--lr", "-1"], "--lr -1 must be a number > 0"),
+        (["--lr", "nan"], "--lr nan must be a number > 0"),
+        (["--rezero", "nan"], "--rezero nan must be a finite number"),
+        (["--batch", "0"], "--batch 0 must be >= 1"),
+        (["--steps", "0"], "--steps 0 must be >= 1"),
+        (["--init", "nowhere"], "--init 'nowhere' is not a folder"),
+    ]:  # these trained on (to a loss of nan), or failed late naming internals
+        assert cli.main(["train-demo", "--out", "unused", *flags]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
     assert not Path("unused").exists()
 
 

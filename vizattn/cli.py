@@ -933,7 +933,28 @@ def _layers(args, say) -> int:
 
 
 def _train_demo(args, say) -> int:
+    import math
+
+    from vizattn.errors import VizAttnError
     from vizattn.training import train_demo
+
+    # Checked before the model is built and before --out is created, each naming its flag.
+    _check_seed(args.seed)
+    for flag, value, least in (
+        ("--steps", args.steps, 1),
+        ("--size", args.size, MIN_RESOLUTION),
+        ("--frames", args.frames, 1),
+        ("--batch", args.batch, 1),
+        ("--eval-clips", args.eval_clips, 1),
+    ):
+        if value is not None and value < least:
+            raise VizAttnError(f"{flag} {value} must be >= {least}; leave it out for the default.")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise VizAttnError(f"--lr {args.lr:g} must be a number > 0, e.g. --lr 0.002.")
+    if args.rezero is not None and not math.isfinite(args.rezero):
+        raise VizAttnError(f"--rezero {args.rezero:g} must be a finite number, e.g. --rezero 1.")
+    if args.init is not None and not os.path.isdir(os.path.expanduser(args.init)):
+        raise VizAttnError(f"--init {args.init!r} is not a folder; pass a folder train-demo wrote.")
 
     options = {
         k: getattr(args, k)
@@ -963,6 +984,15 @@ def _batch(args, say) -> int:
     from vizattn.rendering import _split
 
     _check_seed(args.seed)
+    # What needs no model fails here, once, not once per video: the checkpoint exists,
+    # the flags fit it, and every --names item is a layer of its model id.
+    spec = _model_spec(args)
+    if args.names:
+        from vizattn import names as _names
+
+        layers = _names.endpoint_names(spec.get("model_id") or "a5")
+        for item in _split(args.names):
+            _names.resolve(item.split("/", 1)[0], [*layers, "classifier_head"], what="layer")
     arch = {k: v for k, v in _architecture(args).items() if v not in (None, "")}
     if args.simam == "none":
         arch["simam"] = None
@@ -1097,7 +1127,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         return _fail(_os_error(e), verbose)
     except MemoryError:
-        return _fail("out of memory; use a shorter range (--max-frames) or --chunk 4.", verbose)
+        smaller = {
+            "check-causal": "a smaller --size or fewer --frames",
+            "layers": "a smaller --resolution or fewer --frames",
+            "train-demo": "a smaller --batch, --size or --frames",
+        }.get(args.command, "a shorter range (--max-frames) or --chunk 4")
+        return _fail(f"out of memory; use {smaller}.", verbose)
 
 
 def run() -> None:
