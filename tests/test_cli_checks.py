@@ -201,3 +201,29 @@ def test_output_without_extension_says_it_writes_png_frames(
     line = f"vizattn: writing PNG frames into folder {target!r} (no extension)"
     assert (line in err.splitlines()) == notice, err
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (["--steps", "0", "--deletion"], "--steps 0 must be >= 1"),
+        (["--kind", "simma"], "unknown map kind 'simma'; did you mean 'simam'"),
+        (["--tolerance", "-1"], "--tolerance -1 must be >= 0 pixels"),
+        (["--max-frames", "0"], "--max-frames 0 must be >= 1"),
+    ],
+)
+def test_evaluate_options_fail_before_the_video_is_read(
+    video, tmp_path, capsys, no_model, options, expected
+):
+    """They failed after 'this takes a while' and the clip was decoded, some naming
+    internal arguments (``batch_size``)."""
+    masks = tmp_path / "masks.npz"
+    np.savez(masks, masks=np.zeros((12, 48, 64), np.uint8))
+    argv = ["evaluate", str(video), "--masks", str(masks), *options]
+    _fails_in_one_line(argv, capsys, tmp_path, expected)
+
+
+def test_check_causal_on_head_says_why(tmp_path, capsys, no_model):
+    _fails_in_one_line(
+        ["check-causal", "--layer", "head"], capsys, tmp_path, "'head' is pooled over time"
+    )

@@ -785,8 +785,22 @@ def _evaluate(args, say) -> int:
 
     from vizattn import video as vid
     from vizattn.errors import VizAttnError
-    from vizattn.evaluation import evaluate, load_masks
+    from vizattn.evaluation import KINDS, evaluate, load_masks
+    from vizattn.names import did_you_mean
 
+    _check_numbers(args)
+    if args.tolerance < 0:
+        raise VizAttnError(f"--tolerance {args.tolerance} must be >= 0 pixels (default 4).")
+    if args.steps < 1:
+        raise VizAttnError(f"--steps {args.steps} must be >= 1 (default 8).")
+    from vizattn.rendering import _split
+
+    for kind in _split(args.kind or ""):
+        if kind not in KINDS:
+            raise VizAttnError(
+                f"unknown map kind {kind!r}; {did_you_mean(kind, KINDS)}use one of "
+                f"{', '.join(KINDS)} (comma-separated)."
+            )
     vid.probe(args.video)
     masks = load_masks(args.masks)
     if args.json and args.json != "-":
@@ -820,7 +834,6 @@ def _evaluate(args, say) -> int:
             )
     model = _load(args, say)
     from vizattn.models import model_info
-    from vizattn.rendering import _split
 
     info = model_info(model)
     options = {"class_index": _class_arg(args.class_index)} if args.class_index else {}
@@ -880,6 +893,13 @@ def _check_causal(args, say) -> int:
     if args.layer is not None:
         from vizattn.names import endpoint_names, resolve
 
+        if args.layer == "head":
+            from vizattn.errors import VizAttnError
+
+            raise VizAttnError(
+                "layer 'head' is pooled over time, so it has no frames to check; leave "
+                "--layer out for the last block, or pass one such as 'block4'."
+            )
         resolve(args.layer, [n for n in endpoint_names(spec["model_id"]) if n != "head"])
     weights = _weights(args)
     randomize = args.randomize if args.randomize is not None else weights == "random"

@@ -162,7 +162,8 @@ def _unknown(item: str, available: list[str], what: str) -> str:
     if blocks:
         summary.append(f"{blocks[0]} to {blocks[-1]}" if len(blocks) > 1 else blocks[0])
     summary.append(f"endpoints such as {available[min(1, len(available) - 1)].split('/')[0]}")
-    return f"unknown {what} {item!r}; {hint}Names are {', '.join(summary)}."
+    names_are = "Names are" if hint else "names are"  # a sentence of its own after "?"
+    return f"unknown {what} {item!r}; {hint}{names_are} {', '.join(summary)}."
 
 
 def closest(name: str, options: Iterable[str], n: int = 3, *, cutoff: float = 0.5) -> list[str]:
