@@ -261,6 +261,12 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(n)
 
+    def abandon(self) -> None:
+        """Removes the bar without its final line (an error or Ctrl-C stopped the work)."""
+        if self.bar is not None:
+            self.bar.leave = False
+        self.close()
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -568,6 +574,9 @@ def render(
         # Ctrl-C, and no video is closed while a thread still reads it.
         def closed_on_exit(iterator):
             return threads.enter_context(contextlib.closing(iterator))
+
+        # Last out on an error: no bar line printed after the error's own.
+        threads.push(lambda error, *_: bars.abandon() if error else None)
 
         if passes == 2:
             raw: dict = {k: [] for k in keys}
