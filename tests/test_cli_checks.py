@@ -139,7 +139,7 @@ def fake_model(monkeypatch):
     """Predict runs on a stand-in: logits that say which frame of the range they follow."""
     monkeypatch.setattr(cli, "_load", lambda args, say: _StandIn())
 
-    def capture_stream(model, frames, *, chunk, kinds, size):
+    def capture_stream(model, frames, *, chunk, kinds, size, eager=False):
         batch: list = []
         for seen, _ in enumerate(frames):
             batch.append(seen)
