@@ -37,6 +37,8 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 
+from vizattn.errors import VizAttnError
+
 __all__ = ["main"]
 
 MODEL_IDS = ("a0", "a1", "a2", "a3", "a4", "a5")
@@ -375,10 +377,15 @@ def _weights(args) -> str:
 SEED_MAX = 2**32 - 1
 
 
+def _at_least(flag: str, value, least: float, then: str = "") -> None:
+    """One line naming ``flag`` when its ``value`` (``None``: not given) is below ``least``:
+    ``"{flag} {value} must be >= {least}{then}."``."""
+    if value is not None and value < least:
+        raise VizAttnError(f"{flag} {value} must be >= {least}{then}.")
+
+
 def _check_seed(seed: int | None) -> None:
     if seed is not None and not 0 <= seed <= SEED_MAX:
-        from vizattn.errors import VizAttnError
-
         raise VizAttnError(
             f"--seed {seed} is not a seed; pass a whole number from 0 to {SEED_MAX}, e.g. --seed 0."
         )
@@ -420,24 +427,17 @@ def _tflite_info(args):
 
 def _model_spec(args) -> dict:
     """What the model will be, known without building it (for the early checks)."""
-    from vizattn.errors import VizAttnError
-
     _check_seed(getattr(args, "seed", None))
     count = getattr(args, "num_classes", None)
-    if count is not None and count < 1:
-        raise VizAttnError(f"--num-classes {count} must be >= 1; leave it out for 600.")
+    _at_least("--num-classes", count, 1, "; leave it out for 600")
     weights = _weights(args)
     arch = _architecture(args)
     if weights == "demo":
-        from vizattn.demo_bundle import demo_build_options
+        from vizattn.demo_bundle import demo_build_options, demo_clashes
 
         spec = dict(demo_build_options())
-        # The same test as load_model's, with the flags the user typed in the message.
-        clash = [
-            _flag_text(k, v)
-            for k, v in arch.items()
-            if (v != "" if k == "simam" else v is not None) and k in spec and v != spec[k]
-        ]
+        # load_model's test, with the flags the user typed in the message.
+        clash = [_flag_text(k, v) for k, v in demo_clashes(arch)]
         if clash:
             raise VizAttnError(
                 f"the bundled demo model is fixed (MoViNet-{spec['model_id']} "
@@ -466,14 +466,14 @@ def _model_spec(args) -> dict:
             )
     if _is_tflite_file(weights) and any(arch[k] is not None for k in _TFLITE_FIXED):
         info = _tflite_info(args)  # the file says what the model is: a flag may contradict
-        found = info.build_options()
-        for key in _TFLITE_FIXED:
-            if arch[key] is not None and arch[key] != found[key]:
-                raise VizAttnError(
-                    f"{_flag_text(key, arch[key])} contradicts {weights}, which holds a "
-                    f"MoViNet-{info.model_id} stream model with {info.num_classes} classes; "
-                    f"drop {_ARCH_FLAG_NAMES[key]} to build the model the file describes."
-                )
+        clash = info.contradictions({k: arch[k] for k in _TFLITE_FIXED})
+        if clash:
+            key, value, _ = clash[0]
+            raise VizAttnError(
+                f"{_flag_text(key, value)} contradicts {weights}, which holds a "
+                f"MoViNet-{info.model_id} stream model with {info.num_classes} classes; "
+                f"drop {_ARCH_FLAG_NAMES[key]} to build the model the file describes."
+            )
         spec.update(model_id=info.model_id, stream=True, num_classes=info.num_classes)
     return spec
 
@@ -629,8 +629,6 @@ def _check_numbers(args) -> None:
     nor the model: checked first, each error naming the flag."""
     import math
 
-    from vizattn.errors import VizAttnError
-
     resolution = getattr(args, "resolution", None)
     if resolution is not None and resolution < MIN_RESOLUTION:
         raise VizAttnError(
@@ -657,21 +655,17 @@ def _check_numbers(args) -> None:
             f"--start {start:g} is not before --end {end:g}, so the range is empty; pass a "
             "start before the end."
         )
-    if args.max_frames is not None and args.max_frames < 1:
-        raise VizAttnError(
-            f"--max-frames {args.max_frames} must be >= 1; pass --max-frames 1 or more, "
-            "or leave it out for every frame."
-        )
-    if args.chunk < 1:
-        raise VizAttnError(f"--chunk {args.chunk} must be >= 1 frame (default 16).")
+    _at_least(
+        "--max-frames", args.max_frames, 1,
+        "; pass --max-frames 1 or more, or leave it out for every frame",
+    )  # fmt: skip
+    _at_least("--chunk", args.chunk, 1, " frame (default 16)")
 
 
 def _check_start(args, info) -> None:
     """``--start`` against the probed duration (``--end`` beyond it just means to the end)."""
     duration = getattr(info, "duration", None)
     if args.start is not None and duration and args.start >= duration:
-        from vizattn.errors import VizAttnError
-
         raise VizAttnError(
             f"--start {args.start:g} is past the end of {args.video!r} ({duration:.2f} s); "
             f"pass a start before {duration:.2f} s."
@@ -680,8 +674,6 @@ def _check_start(args, info) -> None:
 
 def _check_stream(spec: dict, command: str) -> None:
     if not spec.get("stream", True):
-        from vizattn.errors import VizAttnError
-
         raise VizAttnError(
             f"{command} streams the video through the model, frame by frame, and needs a "
             "stream model; drop --base."
@@ -700,12 +692,9 @@ def _png_folder_without_slash(output: str) -> bool:
 
 def _predict(args, say) -> int:
     from vizattn import video as vid
-    from vizattn.errors import VizAttnError
 
-    if args.top < 1:
-        raise VizAttnError(f"--top {args.top} must be >= 1.")
-    if args.every is not None and args.every < 1:
-        raise VizAttnError(f"--every {args.every} must be >= 1 frame.")
+    _at_least("--top", args.top, 1)
+    _at_least("--every", args.every, 1, " frame")
     _check_numbers(args)
     info = vid.probe(args.video)
     _check_start(args, info)
@@ -784,15 +773,12 @@ def _evaluate(args, say) -> int:
     import numpy as np
 
     from vizattn import video as vid
-    from vizattn.errors import VizAttnError
     from vizattn.evaluation import KINDS, evaluate, load_masks
     from vizattn.names import did_you_mean
 
     _check_numbers(args)
-    if args.tolerance < 0:
-        raise VizAttnError(f"--tolerance {args.tolerance} must be >= 0 pixels (default 4).")
-    if args.steps < 1:
-        raise VizAttnError(f"--steps {args.steps} must be >= 1 (default 8).")
+    _at_least("--tolerance", args.tolerance, 0, " pixels (default 4)")
+    _at_least("--steps", args.steps, 1, " (default 8)")
     from vizattn.rendering import _split
 
     for kind in _split(args.kind or ""):
@@ -868,8 +854,6 @@ def _evaluate(args, say) -> int:
 
 
 def _check_writable(path: str, *, inputs=()) -> None:
-    from vizattn.errors import VizAttnError
-
     target = os.path.abspath(path)
     if any(os.path.abspath(i) == target for i in inputs):
         raise VizAttnError(f"output {path!r} is also an input; pass another output path.")
@@ -881,8 +865,6 @@ def _check_writable(path: str, *, inputs=()) -> None:
 
 
 def _check_causal(args, say) -> int:
-    from vizattn.errors import VizAttnError
-
     if args.frames < 2:
         raise VizAttnError(f"--frames {args.frames} is too few; use at least 2.")
     if args.size < 8:
@@ -894,8 +876,6 @@ def _check_causal(args, say) -> int:
         from vizattn.names import endpoint_names, resolve
 
         if args.layer == "head":
-            from vizattn.errors import VizAttnError
-
             raise VizAttnError(
                 "layer 'head' is pooled over time, so it has no frames to check; leave "
                 "--layer out for the last block, or pass one such as 'block4'."
@@ -924,10 +904,7 @@ def _layers(args, say) -> int:
     import numpy as np
 
     _check_numbers(args)
-    if args.frames < 1:
-        from vizattn.errors import VizAttnError
-
-        raise VizAttnError(f"--frames {args.frames} must be >= 1 (default 2).")
+    _at_least("--frames", args.frames, 1, " (default 2)")
     _model_spec(args)
     model = _load(args, say)
     from vizattn.hooks import capture
@@ -955,7 +932,6 @@ def _layers(args, say) -> int:
 def _train_demo(args, say) -> int:
     import math
 
-    from vizattn.errors import VizAttnError
     from vizattn.training import train_demo
 
     # Checked before the model is built and before --out is created, each naming its flag.
@@ -967,8 +943,7 @@ def _train_demo(args, say) -> int:
         ("--batch", args.batch, 1),
         ("--eval-clips", args.eval_clips, 1),
     ):
-        if value is not None and value < least:
-            raise VizAttnError(f"{flag} {value} must be >= {least}; leave it out for the default.")
+        _at_least(flag, value, least, "; leave it out for the default")
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         raise VizAttnError(f"--lr {args.lr:g} must be a number > 0, e.g. --lr 0.002.")
     if args.rezero is not None and not math.isfinite(args.rezero):
@@ -1134,8 +1109,6 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         if not quiet:
             print(f"vizattn: {message}", file=sys.stderr, flush=True)
-
-    from vizattn.errors import VizAttnError
 
     try:
         return COMMANDS[args.command](args, say)

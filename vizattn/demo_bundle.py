@@ -49,3 +49,24 @@ def demo_build_options() -> dict:
     out.update({k: build[k] for k in _BUILD_KEYS if k in build})
     out["tada"] = build.get("tada")
     return out
+
+
+def demo_clashes(asked: dict) -> list[tuple[str, object]]:
+    """The architecture options in ``asked`` that the fixed demo model cannot take.
+
+    Args:
+      asked: build options as given (``model_id``, ``stream``, ``simam``, ...);
+        ``None`` means not given, except for ``simam``, where ``""`` means not
+        given and ``None`` asks for no SimAM.
+
+    Returns:
+      ``[(key, value), ...]`` for each given option that differs from the demo's
+      (:func:`demo_build_options`). :func:`vizattn.load_model` and the command
+      line's early check both ask this; each names the options its own way.
+    """
+    built = demo_build_options()
+    return [
+        (k, v)
+        for k, v in asked.items()
+        if (v != "" if k == "simam" else v is not None) and k in built and v != built[k]
+    ]

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -571,11 +570,6 @@ def compare_causality(
 # -- cache internals -----------------------------------------------------------------
 
 
-def _natural(name: str) -> list:
-    """Sort key putting ``block3_layer2`` before ``block3_layer10``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def _shown(names: Any) -> str:
     return "the predicate" if callable(names) else repr(names)
 
@@ -588,20 +582,14 @@ def _hooks(cache: Any, names: Any, kind: str) -> list[str]:
         mean"), or a predicate selects no hook.
     """
     from vizattn.cache import kind_of
-    from vizattn.names import resolve, short_list
+    from vizattn.names import resolve
 
-    held = sorted((n for n in cache if kind_of(n) == kind), key=_natural)
+    held = [n for n in cache if kind_of(n) == kind]
     if not held:
         raise VizAttnError(
             f"this cache holds no {kind!r}; capture with kinds=[{kind!r}] to plot it."
         )
-    chosen = resolve(names, held, what="layer")
-    if not chosen:  # only a predicate gets here: a name that selects nothing is an error above
-        raise VizAttnError(
-            f"{_shown(names)} selects none of the {kind!r} hooks "
-            f"({short_list(held, 4)}); pass a name such as {held[0].rsplit('/', 1)[0]!r}."
-        )
-    return chosen
+    return resolve(names, held, what="layer", sort=True, required=True)
 
 
 def _groups(cache: Any, names: Any, kind: str) -> list[str]:

@@ -43,7 +43,7 @@ from vizattn._tf import import_tf
 from vizattn.errors import VizAttnError
 from vizattn.layers.simam import MODES, CausalSimAM
 from vizattn.layers.tada import VERSIONS, TAdaRouting
-from vizattn.overlay import checked_clip
+from vizattn.overlay import _resize_image, checked_clip  # the one frame check and resize
 
 tf = import_tf()
 
@@ -479,18 +479,15 @@ def _tflite_options(checkpoint, given: dict) -> tuple[dict, Any]:
     from vizattn.tflite import inspect_tflite
 
     info = inspect_tflite(checkpoint)
-    found = info.build_options()
-    for key, value in given.items():
-        if value is None:
-            continue
-        mine = str(value).lower() if isinstance(value, str) else value
-        if mine != found[key]:
-            raise VizAttnError(
-                f"{key}={value!r} contradicts {checkpoint}, which holds a MoViNet-{info.model_id} "
-                f"stream model with {key}={found[key]!r}; drop {key}= to build the model the "
-                "file describes."
-            )
-    return found, info
+    clash = info.contradictions(given)
+    if clash:
+        key, value, found = clash[0]
+        raise VizAttnError(
+            f"{key}={value!r} contradicts {checkpoint}, which holds a MoViNet-{info.model_id} "
+            f"stream model with {key}={found!r}; drop {key}= to build the model the "
+            "file describes."
+        )
+    return info.build_options(), info
 
 
 def build_movinet(
@@ -697,17 +694,13 @@ def load_model(
     if checkpoint is None and (any(v is not None for v in asked.values()) or simam is None):
         checkpoint = RANDOM  # an architecture without weights: that variant, random
     if checkpoint in (None, DEMO):
-        from vizattn.demo_bundle import demo_build_options
+        from vizattn.demo_bundle import demo_build_options, demo_clashes
         from vizattn.training import load_demo_model
 
-        built = demo_build_options()
-        explicit = {k: v for k, v in asked.items() if v is not None or k == "simam"}
-        if simam == "":
-            explicit.pop("simam")
-        clash = [f"{k}={v!r}" for k, v in explicit.items() if k in built and v != built[k]]
+        clash = [f"{k}={v!r}" for k, v in demo_clashes({**asked, "simam": simam})]
         if clash:
             raise VizAttnError(
-                f"the bundled demo model is fixed ({_describe_build(built)}), so "
+                f"the bundled demo model is fixed ({_describe_build(demo_build_options())}), so "
                 f"{', '.join(clash)} cannot apply; pass checkpoint='random' or your own "
                 "checkpoint to build that variant."
             )
@@ -798,8 +791,6 @@ def as_clip(clip, *, size: tuple[int, int] | None = None) -> np.ndarray:
             b, t = arr.shape[:2]
             frames = arr.reshape(b * t, *arr.shape[2:])
             if arr.dtype == np.uint8:
-                from vizattn.overlay import _resize_image  # the one image resize (Pillow)
-
                 small = np.stack([_resize_image(frame, h, w) for frame in frames])
                 return (small.astype(np.float32) / 255.0).reshape(b, t, h, w, 3)
             flat = tf.image.resize(frames, (h, w), method="bilinear", antialias=True).numpy()

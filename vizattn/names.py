@@ -36,6 +36,7 @@ model id (:func:`endpoint_names`) before anything is built.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from vizattn.errors import VizAttnError
@@ -47,6 +48,7 @@ __all__ = [
     "endpoint_names",
     "matcher",
     "name_list",
+    "natural_key",
     "resolve",
     "short_list",
     "state_endpoint",
@@ -114,7 +116,12 @@ def name_list(names: str | Iterable[str]) -> list[str]:
 
 
 def resolve(
-    names: NameFilter, available: Iterable[str], *, what: str = "layer", sort: bool = False
+    names: NameFilter,
+    available: Iterable[str],
+    *,
+    what: str = "layer",
+    sort: bool = False,
+    required: bool = False,
 ) -> list[str]:
     """The items of ``available`` that ``names`` selects, in their order.
 
@@ -122,23 +129,37 @@ def resolve(
       names: a string, a list of strings or a predicate (see the module docstring).
       available: the names to choose from (endpoints, or ``{endpoint}/{kind}`` hooks).
       what: what the names are, for the error message (``"layer"``, ``"hook"``).
-      sort: return the selection sorted instead of in ``available``'s order.
+      sort: return the selection in natural order (:func:`natural_key`:
+        ``block3_layer2`` before ``block3_layer10``) instead of ``available``'s.
+      required: a predicate that selects nothing is an error too (a string
+        always is).
 
     Raises:
       VizAttnError: a string (or list item) selects nothing; the message names
-        the closest matches.
+        the closest matches. With ``required``, a predicate that selects nothing.
     """
     available = list(available)
     if names is None or callable(names):
         chosen = [n for n in available if matcher(names)(n)]
-        return sorted(chosen) if sort else chosen
-    items = name_list(names)
-    for item in items:
-        if not any(_matches(n, item) for n in available):
-            raise VizAttnError(_unknown(item, available, what))
-    match = matcher(items)
-    chosen = [n for n in available if match(n)]
-    return sorted(chosen) if sort else chosen
+        if required and not chosen:
+            example = available[0].split("/", 1)[0] if available else "block3"
+            raise VizAttnError(
+                f"the predicate selects none of {short_list(available, 4)}; pass a name "
+                f"such as {example!r}, a list of names or another predicate."
+            )
+    else:
+        items = name_list(names)
+        for item in items:
+            if not any(_matches(n, item) for n in available):
+                raise VizAttnError(_unknown(item, available, what))
+        match = matcher(items)
+        chosen = [n for n in available if match(n)]
+    return sorted(chosen, key=natural_key) if sort else chosen
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts ``block3_layer2`` before ``block3_layer10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _groups(available: list[str]) -> list[str]:

@@ -464,6 +464,18 @@ class TFLiteInfo:
             "num_classes": self.num_classes,
         }
 
+    def contradictions(self, given: dict) -> list[tuple[str, object, object]]:
+        """``(key, value, the file's value)`` for each given build option (``None``: not
+        given) that the file contradicts: what :func:`vizattn.build_movinet` refuses,
+        and the command line checks before building."""
+        found = self.build_options()
+        out = []
+        for key, value in given.items():
+            mine = str(value).lower() if isinstance(value, str) else value
+            if value is not None and key in found and mine != found[key]:
+                out.append((key, value, found[key]))
+        return out
+
 
 def _activation_after(graph: _Graph, op: ConvOp) -> str | None:
     if op.activation not in (None, "other"):

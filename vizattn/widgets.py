@@ -52,7 +52,7 @@ from matplotlib.ticker import MaxNLocator
 from vizattn import figures
 from vizattn.cache import LOGITS_NAME, MAP_KINDS, Cache, resolve_normalize, softmax
 from vizattn.errors import VizAttnError
-from vizattn.names import NameFilter, matcher, resolve, short_list, state_endpoint
+from vizattn.names import NameFilter, matcher, natural_key, resolve, state_endpoint
 from vizattn.overlay import as_frames, overlay, resize_map
 
 __all__ = [
@@ -324,7 +324,7 @@ def _layer_options(cache: Cache, kind: str, names: NameFilter = None) -> list[st
     hooks = cache.names(kind)
     every = {n.rsplit("/", 1)[0] for n in hooks}
     picked = hooks if names is None else [n for n in hooks if matcher(names)(n)]
-    endpoints = sorted({n.rsplit("/", 1)[0] for n in picked}, key=figures._natural)
+    endpoints = sorted({n.rsplit("/", 1)[0] for n in picked}, key=natural_key)
     blocks = {_block_of(e) for e in endpoints if e.startswith("block")}
     groups = sorted(
         (
@@ -333,21 +333,9 @@ def _layer_options(cache: Cache, kind: str, names: NameFilter = None) -> list[st
             if sum(_block_of(e) == b for e in every) > 1
             and all(e in endpoints for e in every if _block_of(e) == b)
         ),
-        key=figures._natural,
+        key=natural_key,
     )
     return [*groups, *endpoints]
-
-
-def _select(names: NameFilter, hooks: Sequence[str], what: str) -> list[str]:
-    """The hooks ``names`` selects (:func:`vizattn.names.resolve`: a wrong name gets its
-    "did you mean" error), sorted naturally; an error when a predicate selects none."""
-    chosen = sorted(resolve(names, hooks, what="layer"), key=figures._natural)
-    if not chosen:
-        raise VizAttnError(
-            f"the predicate selects none of the {what} ({short_list(sorted(hooks), 4)}); "
-            "pass a name such as 'block3', a list of names or another predicate."
-        )
-    return chosen
 
 
 # -- overlay_explorer ----------------------------------------------------------------
@@ -417,7 +405,7 @@ def overlay_explorer(
     labels, object_names = _as_masks(masks, count)
     held_kinds = kinds
     if names is not None:
-        _select(names, [n for k in kinds for n in cache.names(k)], "maps' hooks")
+        resolve(names, [n for k in kinds for n in cache.names(k)], required=True)
         kinds = [k for k in kinds if _layer_options(cache, k, names)]
     kind = kind or ("simam" if "simam" in kinds else kinds[0])
     if kind not in kinds:
@@ -576,7 +564,7 @@ def energy_explorer(
                 "this cache holds no SimAM inputs; capture with kinds=['simam_input'] "
                 "from a model with SimAM."
             )
-        held = _select(names, held, "SimAM inputs")
+        held = resolve(names, held, sort=True, required=True)
         arrays = {n.rsplit("/", 1)[0]: np.asarray(source[n], np.float64)[batch] for n in held}
     else:
         if names is not None:
@@ -740,7 +728,7 @@ def tada_explorer(
             "this cache holds no TAdaConv alpha; capture with kinds=['tada'] from a model "
             "with tada='v1' or 'v2'."
         )
-    held = _select(names, held, "TAdaConv hooks")
+    held = resolve(names, held, sort=True, required=True)
     layers = [n.rsplit("/", 1)[0] for n in held]
     layer = layers[0]
     attention = {
